@@ -1,0 +1,73 @@
+"""Every clinical threshold of mstrack, in one place.
+
+Each constant is a default taken from `shared/spec/clinical.md` (section in brackets) and
+its published source. Results store the definition they were computed with, so changing a
+value here never silently rewrites history: recomputation records the new values.
+Django settings may override the monitoring and alert values (see `mstrack/settings.py`);
+the engine itself receives them as plain arguments.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+# --- Measurements [§1] ---------------------------------------------------------------
+# Kurtzke 1983: 0, then 1.0 to 10.0 in half steps (there is no 0.5).
+EDSS_VALUES: tuple[Decimal, ...] = (Decimal("0.0"),) + tuple(
+    Decimal(n) / 2 for n in range(2, 21)
+)
+T25FW_MAX_SECONDS = Decimal("180")  # timed 25-foot walk: above this is implausible
+NHPT_MAX_SECONDS = Decimal("300")  # nine-hole peg test
+SDMT_MIN = 0
+SDMT_MAX = 110
+LESION_COUNT_MAX = 1000  # beyond any real scan report: a typing error
+PBVC_ABS_MAX = Decimal("20")  # percent brain volume change between two scans
+NFL_MAX_PG_ML = Decimal("100000")  # CSF NfL reaches tens of thousands, never more
+
+# --- Confirmed disability worsening [§2] ------------------------------------------------
+# Minimum meaningful EDSS change, measured from the reference value [§2.1].
+EDSS_DELTA_FROM_ZERO = 1.5
+EDSS_DELTA_LOW = 1.0
+EDSS_DELTA_HIGH = 0.5
+EDSS_DELTA_EDGE = 5.0  # ref <= edge: LOW; above: HIGH (some trials put the edge at 5.5)
+TIMED_TEST_DELTA_FRACTION = 0.2  # T25FW and 9HPT: 20 % of the reference
+SDMT_DELTA_FRACTION = 0.2  # SDMT: the smaller of 20 % and 4 points
+SDMT_DELTA_POINTS = 4.0
+
+CONFIRM_DAYS = 84  # confirmation at 12 weeks [§2.3]
+CONFIRM_TOLERANCE_DAYS = (7.0, 730.5)  # left, right; bounds inclusive
+RELAPSE_TO_BASELINE_DAYS = 30  # no baseline within 30 days after a relapse onset
+RELAPSE_TO_CONFIRMATION_DAYS = 30  # no confirmation within 30 days after an onset
+RELAPSE_TO_EVENT_DAYS = 0  # onsets may follow a relapse directly
+RELAPSE_BEFORE_FIRST_VISIT_DAYS = 30  # older relapses are ignored [§2.2]
+RAW_WINDOW_DAYS = 90  # a CDW onset <= 90 days after a relapse onset is RAW [§2.4]
+
+# --- NEDA [§3] -----------------------------------------------------------------------
+NEDA4_PBVC_PER_YEAR = -0.4  # Kappos 2016: annualized loss beyond 0.4 %/year fails NEDA-4
+REBASELINE_MONTHS_MAINTENANCE = 6
+REBASELINE_MONTHS_INDUCTION = 24  # alemtuzumab, cladribine, aHSCT
+
+# --- Treatment-response scores [§4] ----------------------------------------------------
+MAGNIMS_NEW_T2 = 3  # >= 3 new T2 lesions in the first year scores
+RIO_NEW_T2 = 4  # modified Rio: > 4 new T2 lesions scores 1
+RIO_HIGH_RISK = 2
+
+# --- Neurofilament light [§5] ----------------------------------------------------------
+# Serum/plasma upper reference limits by age, Simoa (Simrén 2022), pg/mL:
+# (lowest age, highest age inclusive, limit).
+NFL_AGE_LIMITS: tuple[tuple[int, int, float], ...] = (
+    (5, 17, 7.0),
+    (18, 50, 10.0),
+    (51, 60, 15.0),
+    (61, 70, 20.0),
+    (71, 200, 35.0),
+)
+NFL_Z_ELEVATED = 1.5  # Benkert 2022: a lab z-score above this is elevated
+
+# --- Brain volume [§6] -----------------------------------------------------------------
+PBVC_NOISE_SD = 0.28  # Opfer 2018: SD of PBVC per scan pair, in percent
+
+# --- Monitoring intervals [§7, alerts] ---------------------------------------------------
+MRI_OVERDUE_MONTHS = 12
+EDSS_OVERDUE_MONTHS = 6
+JCV_OVERDUE_MONTHS = 6  # natalizumab JCV serology
