@@ -1,0 +1,1 @@
+"""The clinical engine: pure typed Python, no Django import (see architecture.md)."""
