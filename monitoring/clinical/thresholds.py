@@ -41,6 +41,16 @@ RELAPSE_TO_CONFIRMATION_DAYS = 30  # no confirmation within 30 days after an ons
 RELAPSE_TO_EVENT_DAYS = 0  # onsets may follow a relapse directly
 RELAPSE_BEFORE_FIRST_VISIT_DAYS = 30  # older relapses are ignored [§2.2]
 RAW_WINDOW_DAYS = 90  # a CDW onset <= 90 days after a relapse onset is RAW [§2.4]
+# Relapse-free intervals of the PIRA definitions, days before/after each checkpoint [§2.4].
+PIRA_MULLER2023_BEFORE_DAYS = 90  # Müller 2023: [onset - 90, onset + 30], same around confirmation
+PIRA_MULLER2023_AFTER_DAYS = 30
+PIRA_KAPPOS2020_CONFIRMATION_DAYS = 30  # Kappos 2020: [confirmation - 30, confirmation + 30]
+PIRA_KAPPOS2020_ONSET_AFTER_DAYS = 30  # ... and [baseline, onset + 30]
+PIRA_CAGOL2022_BEFORE_DAYS = 90  # Cagol 2022: [onset - 90, confirmation]
+PORTACCIO2025_CONFIRM_DAYS = 168  # Portaccio 2025 confirms over 24 weeks
+# Percentage thresholds are compared with this slack so that 23.5 -> 28.2 s counts as +20 %
+# although 28.2 - 23.5 < 23.5 / 5 in binary floating point [§2.1].
+DELTA_TOLERANCE = 1e-9
 
 # --- NEDA [§3] -----------------------------------------------------------------------
 NEDA4_PBVC_PER_YEAR = -0.4  # Kappos 2016: annualized loss beyond 0.4 %/year fails NEDA-4
@@ -51,6 +61,10 @@ REBASELINE_MONTHS_INDUCTION = 24  # alemtuzumab, cladribine, aHSCT
 MAGNIMS_NEW_T2 = 3  # >= 3 new T2 lesions in the first year scores
 RIO_NEW_T2 = 4  # modified Rio: > 4 new T2 lesions scores 1
 RIO_HIGH_RISK = 2
+# The first-year closing MRI is rarely on the anniversary: a scan up to this many months after
+# the first year ends still closes it (its new T2 are vs the previous scan, so a late closing
+# scan adds a few weeks of lesions rather than losing the year).
+SCORE_CLOSING_SCAN_GRACE_MONTHS = 3
 
 # --- Neurofilament light [§5] ----------------------------------------------------------
 # Serum/plasma upper reference limits by age, Simoa (Simrén 2022), pg/mL:
@@ -63,9 +77,21 @@ NFL_AGE_LIMITS: tuple[tuple[int, int, float], ...] = (
     (71, 200, 35.0),
 )
 NFL_Z_ELEVATED = 1.5  # Benkert 2022: a lab z-score above this is elevated
+# Rise against the patient's previous sample on the same assay and matrix. With z-scores on
+# both samples: an increase of at least one SD of the age/BMI-adjusted reference (Benkert
+# 2022 scale). Otherwise the value must rise by at least 50 %, about the reference change
+# value of serum NfL (analytical CV ~5-10 % plus within-person CV ~15-20 %, times 2.77),
+# and by at least 2 pg/mL, so that doublings near the lower limit of quantification
+# (~1 pg/mL on Simoa) are not called a rise.
+NFL_RISE_Z = 1.0
+NFL_RISE_FRACTION = 0.5
+NFL_RISE_MIN_PG_ML = 2.0
 
 # --- Brain volume [§6] -----------------------------------------------------------------
 PBVC_NOISE_SD = 0.28  # Opfer 2018: SD of PBVC per scan pair, in percent
+# A total change over n scan pairs is within noise when |total| <= 2 SD sqrt(n): the sum of n
+# independent pair errors has SD 0.28 sqrt(n), and 2 SD is about a 95 % two-sided limit.
+PBVC_NOISE_MULTIPLIER = 2.0
 
 # --- Monitoring intervals [§7, alerts] ---------------------------------------------------
 MRI_OVERDUE_MONTHS = 12

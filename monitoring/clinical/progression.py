@@ -1,0 +1,608 @@
+"""Confirmed disability worsening and improvement, RAW and PIRA [spec §2].
+
+The search is the one of the community reference (msprog, pymsprog 1.0.7 `MSprog`), event
+for event, on integer day numbers. Two reference bugs are not copied (spec §2.9):
+
+- `first-pira`/`first-raw` with a fixed (or improvement-roving) baseline and several
+  confirmation periods crash there when a skipped event leaves a period without a
+  confirmation visit; here the search simply goes on after the skipped onset.
+- its sub-threshold re-baseline compares raw values (`value < baseline` means improvement),
+  which is backwards for SDMT; here improvement and worsening follow the outcome's direction.
+
+`assess()` takes and returns small frozen dataclasses; `search()` is the same engine on plain
+lists (day numbers, values) for bulk use, returning visit indices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from monitoring.clinical import thresholds as t
+from monitoring.clinical.definitions import Definition, RelapseFreeInterval
+
+INF = float("inf")
+
+Kind = Literal["worsening", "improvement"]
+CdwType = Literal["RAW", "PIRA", "undefined"]
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    date: dt.date
+    value: float
+    confirmable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """The first visit confirming a change within one confirmation period."""
+
+    period_days: int
+    visit: Visit
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: Kind
+    cdw_type: CdwType | None  # None for an improvement
+    onset: Visit
+    baseline: Visit
+    confirmations: tuple[Confirmation, ...]  # first confirmation per period, by period
+    pira_confirmations: tuple[Confirmation, ...]  # first relapse-free one per period (PIRA)
+    relapses: tuple[dt.date, ...]  # the relapse onsets that decided the CDW type
+    sustained_days: int  # from onset to the last visit still showing the change
+    sustained_to_last_visit: bool
+
+    @property
+    def confirmation(self) -> Visit:
+        return min((c.visit for c in self.confirmations), key=lambda v: v.date)
+
+    @property
+    def pira_confirmation(self) -> Visit | None:
+        if not self.pira_confirmations:
+            return None
+        return min((c.visit for c in self.pira_confirmations), key=lambda v: v.date)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """An event as visit indices into the (sorted, de-duplicated) visits of `search()`."""
+
+    kind: Kind
+    cdw_type: CdwType | None
+    onset: int
+    baseline: int
+    confirmations: tuple[int, ...]  # per confirmation period, -1 where none
+    pira_confirmations: tuple[int, ...]  # per confirmation period, -1 where none
+    relapses: tuple[int, ...]  # relapse onset day numbers
+    sustained_until: int  # index of the last visit still showing the change
+
+    @property
+    def confirmation(self) -> int:
+        return min(i for i in self.confirmations if i >= 0)
+
+    @property
+    def pira_confirmation(self) -> int:
+        found = [i for i in self.pira_confirmations if i >= 0]
+        return min(found) if found else -1
+
+
+_ANCHOR_CODE = {"reference": 0, "onset": 1, "confirmation": 2}
+
+
+class Compiled:
+    """A definition unpacked into the plain values the hot loop reads."""
+
+    __slots__ = (
+        "definition", "sign", "delta", "windows", "check_intermediate", "sustained",
+        "bl_before", "bl_after", "ev_before", "ev_after", "cf_before", "cf_after",
+        "raw_before", "raw_after", "intervals", "prec_last", "relapse_rebl", "rebl_assoc",
+        "sub_change", "sub_impr", "sub_wors", "roving_impr", "roving_wors", "from_conf",
+        "mode", "skip_non_pira", "skip_non_raw", "relapse_to_bl",
+    )
+
+    def __init__(self, d: Definition) -> None:
+        self.definition = d
+        self.sign = -1.0 if d.outcome == "sdmt" else 1.0
+        self.delta = _delta_function(d)
+        self.windows = d.confirm_windows
+        self.check_intermediate = d.check_intermediate
+        self.sustained = d.require_sustained_days
+        self.bl_before, self.bl_after = d.relapse_to_baseline
+        self.ev_before, self.ev_after = d.relapse_to_event
+        self.cf_before, self.cf_after = d.relapse_to_confirmation
+        self.relapse_to_bl = d.relapse_to_baseline[0]
+        self.raw_before, self.raw_after = d.raw_window
+        self.intervals = tuple(_compile_interval(i) for i in d.relapse_independence.intervals())
+        self.prec_last = d.relapse_independence.reference_visit == "last"
+        self.relapse_rebl = d.relapse_rebaseline
+        # The reference re-baselines after a relapse as soon as the search passes it when
+        # looking for the first PIRA, otherwise once past its RAW window.
+        self.rebl_assoc = 0.0 if d.events == "first-pira" else d.raw_window[0]
+        self.sub_change = d.sub_threshold_rebaseline != "none"
+        roving_impr = d.baseline in ("roving", "roving-improvement")
+        roving_wors = d.baseline in ("roving", "roving-worsening")
+        self.roving_impr = roving_impr
+        self.roving_wors = roving_wors
+        self.sub_impr = roving_impr and d.sub_threshold_rebaseline in ("event", "improvement")
+        self.sub_wors = roving_wors and d.sub_threshold_rebaseline in ("event", "worsening")
+        self.from_conf = d.proceed_from == "first-confirmation"
+        self.mode = d.events
+        # With no worsening-driven re-baseline, events of the other type are not even kept.
+        self.skip_non_pira = d.events == "first-pira" and not roving_wors
+        self.skip_non_raw = d.events == "first-raw" and not roving_wors
+
+
+def _compile_interval(i: RelapseFreeInterval) -> tuple[int, float, int, float]:
+    return (_ANCHOR_CODE[i.start], i.start_before_days, _ANCHOR_CODE[i.end], i.end_after_days)
+
+
+def _delta_function(d: Definition):  # type: ignore[no-untyped-def]
+    """Minimum meaningful change from a reference value [§2.1], less a float tolerance."""
+    eps = t.DELTA_TOLERANCE
+    if d.outcome == "edss":
+        edge = d.edss_delta_edge
+        zero = t.EDSS_DELTA_FROM_ZERO - eps
+        low = t.EDSS_DELTA_LOW - eps
+        high = t.EDSS_DELTA_HIGH - eps
+
+        def edss(ref: float) -> float:
+            if ref == 0:
+                return zero
+            return low if ref <= edge else high
+
+        return edss
+    if d.outcome == "sdmt":
+        divisor = 1 / t.SDMT_DELTA_FRACTION
+        points = t.SDMT_DELTA_POINTS
+
+        def sdmt(ref: float) -> float:
+            return min(ref / divisor, points) - eps
+
+        return sdmt
+    timed_divisor = 1 / t.TIMED_TEST_DELTA_FRACTION
+
+    def timed(ref: float) -> float:
+        return ref / timed_divisor - eps
+
+    return timed
+
+
+def compile_definition(d: Definition) -> Compiled:
+    return Compiled(d)
+
+
+def search(
+    days: Sequence[int],
+    values: Sequence[float],
+    confirmable: Sequence[bool] | None,
+    relapse_days: Sequence[int],
+    c: Compiled,
+) -> list[Found]:
+    """Events of one patient. `days` strictly increasing; `relapse_days` sorted, unique."""
+    n = len(days)
+    if n < 2:
+        return []
+    first_day = days[0]
+    rel = [r for r in relapse_days if r >= first_day - c.relapse_to_bl]
+    nrel = len(rel)
+    sign = c.sign
+    wv = values if sign == 1.0 else [-v for v in values]
+
+    # Per visit: may it be a baseline, an onset, a confirmation (relapse distances) [§2.2].
+    if nrel:
+        before = [INF] * n
+        after = [INF] * n
+        for i, v in enumerate(days):
+            k = bisect_right(rel, v)
+            if k:
+                before[i] = v - rel[k - 1]
+            j = bisect_left(rel, v)
+            if j < nrel:
+                after[i] = rel[j] - v
+        bl_bad = [
+            b < c.bl_before or a < c.bl_after for b, a in zip(before, after, strict=True)
+        ]
+        ev_ok = [b >= c.ev_before and a >= c.ev_after for b, a in zip(before, after, strict=True)]
+        cf_ok = [
+            b >= c.cf_before and a >= c.cf_after for b, a in zip(before, after, strict=True)
+        ]
+        if confirmable is not None:
+            cf_ok = [x and y for x, y in zip(cf_ok, confirmable, strict=True)]
+        any_bl_bad = any(bl_bad)
+        any_ev_bad = not all(ev_ok)
+    else:
+        before = after = None  # type: ignore[assignment]
+        bl_bad = ev_ok = None  # type: ignore[assignment]
+        cf_ok = list(confirmable) if confirmable is not None else None  # type: ignore[assignment]
+        any_bl_bad = any_ev_bad = False
+
+    delta = c.delta
+    windows = c.windows
+    single_window = len(windows) == 1
+    check_int = c.check_intermediate
+    sustained = c.sustained
+    relapse_rebl = c.relapse_rebl and nrel > 0
+    rebl_assoc = c.rebl_assoc
+    sub_change = c.sub_change
+    mode = c.mode
+
+    found: list[Found] = []
+    bl = 0
+    search_idx = 1
+    proceed = True
+    irel = bisect_right(rel, days[0])  # nrel stands for "none"
+    n_wors = n_impr = n_raw = n_pira = 0
+
+    while proceed:
+        if any_bl_bad:
+            while proceed and bl_bad[bl]:
+                bl += 1
+                if bl > n - 2:
+                    proceed = False
+        if relapse_rebl and irel < nrel and bl < n:
+            irel = bisect_right(rel, days[bl])
+        if search_idx <= bl:
+            search_idx = bl + 1
+        if bl > n - 1:
+            bl = n - 1
+            proceed = False
+
+        wb = wv[bl]
+        thr = delta(values[bl])
+
+        # The onset candidate: the first later visit that differs enough from the baseline.
+        change = -1
+        if sub_change:
+            for x in range(search_idx, n):
+                if wv[x] != wb and (not any_ev_bad or ev_ok[x]):
+                    change = x
+                    break
+        else:
+            for x in range(search_idx, n):
+                s = wv[x] - wb
+                if (s >= thr or s <= -thr) and (not any_ev_bad or ev_ok[x]):
+                    change = x
+                    break
+
+        if change < 0:
+            proceed = False
+        elif relapse_rebl and irel < nrel and days[change] > rel[irel] + rebl_assoc:
+            # The change lies after the next relapse (and its RAW window): re-baseline first.
+            search_idx = change
+        else:
+            d0 = days[change]
+            conf_t: list[list[int]] = []
+            for lo, hi in windows:
+                conf_t.append(
+                    [
+                        x
+                        for x in range(change + 1, n)
+                        if lo <= days[x] - d0 <= hi and (cf_ok is None or cf_ok[x])
+                    ]
+                )
+            if single_window:
+                conf = conf_t[0]
+            else:
+                conf = sorted({x for ct in conf_t for x in ct})
+            s = wv[change] - wb
+
+            if conf and s <= -thr and _holds_impr(wv, wb, thr, change, conf[0], check_int):
+                # Confirmed improvement.
+                first = conf[0]
+                next_change = -1
+                for x in range(first + 1, n):
+                    if not wv[x] - wb <= -thr:
+                        next_change = x
+                        break
+                if next_change >= 0:
+                    conf = [x for x in conf if x < next_change]
+                valid = True
+                if sustained:
+                    valid = _sustained(
+                        days, wv, wb, -thr, change, next_change, sustained, check_int, False
+                    )
+                if valid:
+                    found.append(
+                        Found(
+                            "improvement",
+                            None,
+                            change,
+                            bl,
+                            _firsts(conf_t, conf),
+                            (),
+                            (),
+                            n - 1 if next_change < 0 else next_change - 1,
+                        )
+                    )
+                    n_impr += 1
+                if c.roving_impr:
+                    newref = first if c.from_conf else change
+                    bl = newref
+                elif valid:
+                    newref = first if c.from_conf else change
+                else:
+                    newref = change
+                search_idx = newref + 1
+
+            elif (
+                c.sub_impr
+                and conf
+                and s < 0
+                and (
+                    all(wv[x] < wb for x in range(change + 1, conf[0] + 1))
+                    if check_int
+                    else wv[conf[0]] < wb
+                )
+            ):
+                newref = conf[0] if c.from_conf else change
+                bl = newref
+                search_idx = newref + 1
+
+            elif conf and s >= thr and _holds_wors(wv, wb, thr, change, conf[0], check_int):
+                # Confirmed worsening.
+                first = conf[0]
+                next_nonsust = -1
+                for x in range(first + 1, n):
+                    if not wv[x] - wb >= thr:
+                        next_nonsust = x
+                        break
+                if next_nonsust >= 0:
+                    conf = [x for x in conf if x < next_nonsust]
+                valid = True
+                if sustained:
+                    valid = _sustained(
+                        days, wv, wb, thr, change, next_nonsust, sustained, check_int, True
+                    )
+                include = False
+                if valid:
+                    include = True
+                    pira_firsts: tuple[int, ...] = ()
+                    deciding: tuple[int, ...] = ()
+                    is_raw = nrel > 0 and (
+                        before[change] <= c.raw_before or after[change] <= c.raw_after
+                    )
+                    if is_raw:
+                        cdw_type: CdwType = "RAW"
+                        deciding = tuple(
+                            r
+                            for r in rel
+                            if 0 <= d0 - r <= c.raw_before or 0 <= r - d0 <= c.raw_after
+                        )
+                        include = not c.skip_non_pira
+                    elif c.skip_non_raw:
+                        include = False
+                        cdw_type = "undefined"
+                    else:
+                        pconf, hits = _relapse_free(
+                            conf, rel, days, c, days[change - 1] if c.prec_last else days[bl], d0
+                        )
+                        if pconf:
+                            cdw_type = "PIRA"
+                            pira_firsts = _firsts(conf_t, pconf)
+                        else:
+                            cdw_type = "undefined"
+                            deciding = hits
+                            include = not c.skip_non_pira
+                    if include:
+                        found.append(
+                            Found(
+                                "worsening",
+                                cdw_type,
+                                change,
+                                bl,
+                                _firsts(conf_t, conf),
+                                pira_firsts,
+                                deciding,
+                                n - 1 if next_nonsust < 0 else next_nonsust - 1,
+                            )
+                        )
+                        n_wors += 1
+                        if cdw_type == "RAW":
+                            n_raw += 1
+                        elif cdw_type == "PIRA":
+                            n_pira += 1
+                if c.roving_wors:
+                    newref = first if c.from_conf else change
+                    bl = newref
+                elif not include:
+                    newref = change
+                else:
+                    newref = first if c.from_conf else change
+                search_idx = newref + 1
+
+            elif (
+                c.sub_wors
+                and conf
+                and s > 0
+                and (
+                    all(wv[x] > wb for x in range(change + 1, conf[0] + 1))
+                    if check_int
+                    else wv[conf[0]] > wb
+                )
+            ):
+                newref = conf[0] if c.from_conf else change
+                bl = newref
+                search_idx = newref + 1
+
+            else:
+                search_idx = change + 1
+
+        # Relapse re-baseline (Kappos 2020): once the search has passed a relapse (and its RAW
+        # window), the baseline moves to the first visit on or after it.
+        if relapse_rebl and proceed and search_idx < n:
+            k = bisect_right(rel, days[bl])
+            if k < nrel and rel[k] + rebl_assoc < days[search_idx]:
+                r = rel[irel]
+                nb = -1
+                for x in range(bl, n):
+                    if r <= days[x]:
+                        nb = x
+                        break
+                if nb >= 0:
+                    bl = nb
+                    search_idx = nb + 1
+                if nb < 0 or nb > n - 2:
+                    proceed = False
+
+        if proceed and (
+            (mode == "multiple")
+            or (mode == "first" and n_wors + n_impr < 2)
+            or (mode == "first-worsening" and not n_wors)
+            or (mode == "first-improvement" and not n_impr)
+            or (mode == "first-pira" and not n_pira)
+            or (mode == "first-raw" and not n_raw)
+        ):
+            continue
+        proceed = False
+
+    if not found:
+        return found
+    if relapse_rebl:
+        # A relapse re-baseline can go back before an event already found and find its onset
+        # again: keep the last finding of each onset, in onset order.
+        by_onset: dict[int, Found] = {}
+        for f in found:
+            by_onset[f.onset] = f
+        found = [by_onset[k] for k in sorted(by_onset)]
+    if mode == "multiple":
+        return found
+    if mode == "first":
+        return found[:1]
+    wanted = {
+        "first-worsening": lambda f: f.kind == "worsening",
+        "first-improvement": lambda f: f.kind == "improvement",
+        "first-pira": lambda f: f.cdw_type == "PIRA",
+        "first-raw": lambda f: f.cdw_type == "RAW",
+    }[mode]
+    for f in found:
+        if wanted(f):
+            return [f]
+    return []
+
+
+def _holds_impr(wv: Sequence[float], wb: float, thr: float, change: int, first: int,
+                check_int: bool) -> bool:
+    if check_int:
+        for x in range(change + 1, first + 1):
+            if not wv[x] - wb <= -thr:
+                return False
+        return True
+    return wv[first] - wb <= -thr
+
+
+def _holds_wors(wv: Sequence[float], wb: float, thr: float, change: int, first: int,
+                check_int: bool) -> bool:
+    if check_int:
+        for x in range(change + 1, first + 1):
+            if not wv[x] - wb >= thr:
+                return False
+        return True
+    return wv[first] - wb >= thr
+
+
+def _sustained(
+    days: Sequence[int],
+    wv: Sequence[float],
+    wb: float,
+    thr: float,
+    change: int,
+    next_lost: int,
+    sustained: float,
+    check_int: bool,
+    worsening: bool,
+) -> bool:
+    """The sustained rule [§2.3.5]; `thr` is signed (negative for improvement)."""
+    n = len(days)
+    d0 = days[change]
+    if check_int:
+        return next_lost < 0 or days[next_lost] - d0 >= sustained
+    if days[n - 1] - d0 >= sustained:
+        vis = next(x for x in range(change + 1, n) if days[x] - d0 >= sustained)
+    else:
+        vis = n - 1
+    s = wv[vis] - wb
+    return s >= thr if worsening else s <= thr
+
+
+def _firsts(conf_t: list[list[int]], allowed: list[int]) -> tuple[int, ...]:
+    """First allowed visit of each confirmation period (-1 where none)."""
+    ok = set(allowed)
+    return tuple(next((x for x in ct if x in ok), -1) for ct in conf_t)
+
+
+def _relapse_free(
+    conf: list[int],
+    rel: list[int],
+    days: Sequence[int],
+    c: Compiled,
+    prec_day: int,
+    onset_day: int,
+) -> tuple[list[int], tuple[int, ...]]:
+    """Confirmation candidates with no relapse in any relapse-free interval, and the relapses
+    that spoiled the others."""
+    if not rel:
+        return conf, ()
+    keep: list[int] = []
+    hits: set[int] = set()
+    for x in conf:
+        anchors = (prec_day, onset_day, days[x])
+        clean = True
+        for a0, before, a1, after in c.intervals:
+            lo = anchors[a0] - before
+            hi = anchors[a1] + after
+            if hi > lo:
+                k = bisect_left(rel, lo)
+                while k < len(rel) and rel[k] <= hi:
+                    hits.add(rel[k])
+                    clean = False
+                    k += 1
+        if clean:
+            keep.append(x)
+    return keep, tuple(sorted(hits))
+
+
+def prepare(visits: Sequence[Visit]) -> list[Visit]:
+    """Visits sorted by date; of several on one day the last given wins [§2.3]."""
+    by_day: dict[dt.date, Visit] = {}
+    for v in visits:
+        by_day[v.date] = v
+    return [by_day[k] for k in sorted(by_day)]
+
+
+def assess(
+    visits: Sequence[Visit],
+    relapses: Sequence[dt.date],
+    definition: Definition,
+    compiled: Compiled | None = None,
+) -> tuple[Event, ...]:
+    """The events of one patient under `definition`."""
+    vs = prepare(visits)
+    c = compiled or Compiled(definition)
+    days = [v.date.toordinal() for v in vs]
+    confirmable = None if all(v.confirmable for v in vs) else [v.confirmable for v in vs]
+    rel_days = sorted({r.toordinal() for r in relapses})
+    found = search(days, [float(v.value) for v in vs], confirmable, rel_days, c)
+    periods = definition.confirm_days
+
+    def confirmations(idx: tuple[int, ...]) -> tuple[Confirmation, ...]:
+        return tuple(Confirmation(p, vs[i]) for p, i in zip(periods, idx, strict=False) if i >= 0)
+
+    return tuple(
+        Event(
+            kind=f.kind,
+            cdw_type=f.cdw_type,
+            onset=vs[f.onset],
+            baseline=vs[f.baseline],
+            confirmations=confirmations(f.confirmations),
+            pira_confirmations=confirmations(f.pira_confirmations),
+            relapses=tuple(dt.date.fromordinal(r) for r in f.relapses),
+            sustained_days=days[f.sustained_until] - days[f.onset],
+            sustained_to_last_visit=f.sustained_until == len(vs) - 1,
+        )
+        for f in found
+    )
