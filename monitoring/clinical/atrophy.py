@@ -1,0 +1,144 @@
+"""Annualized brain volume change and its measurement noise [§6].
+
+Each scan's PBVC is measured against the patient's previous scan. The change over a span is
+the sum of its pairs, annualized over the time those pairs cover, so the longest interval
+available smooths the large per-pair noise (SD 0.28 %, Opfer 2018). When a scan in the middle
+lacks a PBVC, its pair is left out of both the sum and the time.
+
+Arithmetic is exact (fractions from the decimal text of each value), so a loss of exactly
+0.4 % over exactly one year is on the NEDA-4 line, not a rounding error beyond it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from monitoring.clinical import thresholds as t
+from monitoring.clinical.rebaseline import add_months
+from monitoring.clinical.records import MriScan, State
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPair:
+    earlier: dt.date
+    later: dt.date
+    pbvc: float
+
+
+@dataclass(frozen=True, slots=True)
+class BrainVolumeChange:
+    """Brain volume change over the scan pairs whose later scan lies in [start, end].
+
+    `neda4` is the NEDA-4 atrophy component: not met only when the annualized change is
+    below -0.4 %/year, whatever the noise; `within_noise` lets an alert require more.
+    The numeric fields are None, and `neda4` unknown, when no pair has a PBVC.
+    """
+
+    start: dt.date | None
+    end: dt.date
+    pairs: tuple[ScanPair, ...]
+    total_pbvc: float | None
+    years: float | None
+    pbvc_per_year: float | None
+    noise_limit: float | None
+    within_noise: bool | None
+    neda4: State
+    explanation: str
+
+
+def years_between(earlier: dt.date, later: dt.date) -> Fraction:
+    """Whole calendar years, then the rest as a fraction of the year it falls in."""
+    whole = later.year - earlier.year
+    if add_months(earlier, 12 * whole) > later:
+        whole -= 1
+    anchor = add_months(earlier, 12 * whole)
+    following = add_months(earlier, 12 * (whole + 1))
+    return whole + Fraction((later - anchor).days, (following - anchor).days)
+
+
+def exact(value: Decimal | float) -> Fraction:
+    """The value as written (0.1 is 1/10, not the nearest binary float)."""
+    return Fraction(str(value))
+
+
+def scan_pairs(
+    scans: Sequence[MriScan], *, start: dt.date | None, end: dt.date
+) -> tuple[ScanPair, ...]:
+    ordered = sorted(scans, key=lambda scan: scan.date)
+    pairs = []
+    for previous, scan in itertools.pairwise(ordered):
+        if scan.pbvc is None or scan.date <= previous.date or scan.date > end:
+            continue
+        if start is not None and scan.date < start:
+            continue
+        pairs.append(ScanPair(previous.date, scan.date, float(scan.pbvc)))
+    return tuple(pairs)
+
+
+def brain_volume_change(
+    scans: Sequence[MriScan], *, start: dt.date | None, end: dt.date
+) -> BrainVolumeChange:
+    """Annualized PBVC over the pairs ending in [start, end] (start None: all history)."""
+    pairs = scan_pairs(scans, start=start, end=end)
+    if not pairs:
+        return BrainVolumeChange(
+            start=start,
+            end=end,
+            pairs=(),
+            total_pbvc=None,
+            years=None,
+            pbvc_per_year=None,
+            noise_limit=None,
+            within_noise=None,
+            neda4=State.UNKNOWN,
+            explanation="No brain volume change (PBVC) between two scans in this period.",
+        )
+    total = sum((exact(pair.pbvc) for pair in pairs), Fraction(0))
+    years = sum((years_between(pair.earlier, pair.later) for pair in pairs), Fraction(0))
+    per_year = total / years
+    sd = exact(t.PBVC_NOISE_MULTIPLIER) * exact(t.PBVC_NOISE_SD)
+    # Compare squares so that the sqrt(n) of the noise rule stays exact.
+    within_noise = total * total <= sd * sd * len(pairs)
+    neda4 = State.NOT_MET if per_year < exact(t.NEDA4_PBVC_PER_YEAR) else State.MET
+    noise_limit = float(sd) * len(pairs) ** 0.5
+    return BrainVolumeChange(
+        start=start,
+        end=end,
+        pairs=pairs,
+        total_pbvc=float(total),
+        years=float(years),
+        pbvc_per_year=float(per_year),
+        noise_limit=noise_limit,
+        within_noise=within_noise,
+        neda4=neda4,
+        explanation=_explain(pairs, total, years, per_year, neda4, within_noise, noise_limit),
+    )
+
+
+def _explain(
+    pairs: tuple[ScanPair, ...],
+    total: Fraction,
+    years: Fraction,
+    per_year: Fraction,
+    neda4: State,
+    within_noise: bool,
+    noise_limit: float,
+) -> str:
+    count = f"{len(pairs)} scan pair{'s' if len(pairs) > 1 else ''}"
+    line = "beyond the NEDA-4 line of " if neda4 is State.NOT_MET else "within the NEDA-4 line of "
+    noise = (
+        f"within measurement noise (±{noise_limit:.2f} % for {count})"
+        if within_noise
+        else f"beyond measurement noise (±{noise_limit:.2f} % for {count})"
+    )
+    return (
+        f"Brain volume changed {float(total):+.2f} % over {float(years):.1f} years "
+        f"({count}, {pairs[0].earlier.isoformat()} to {pairs[-1].later.isoformat()}): "
+        f"{float(per_year):+.2f} %/year, {line}{t.NEDA4_PBVC_PER_YEAR} %/year; "
+        f"the total change is {noise}."
+    )
