@@ -80,6 +80,22 @@ def scan_pairs(
     return tuple(pairs)
 
 
+def _years_covered(pairs: tuple[ScanPair, ...]) -> Fraction:
+    """Years of each unbroken chain of pairs, measured first scan to last scan.
+
+    Measuring a chain as a whole keeps calendar years whole: 1 Jan to 1 Jul to 1 Jan is one
+    year, while its two halves measured apart (181/365 + 184/366) are not.
+    """
+    years = Fraction(0)
+    chain_start = pairs[0].earlier
+    for pair, following in itertools.zip_longest(pairs, pairs[1:]):
+        if following is None or following.earlier != pair.later:
+            years += years_between(chain_start, pair.later)
+            if following is not None:
+                chain_start = following.earlier
+    return years
+
+
 def brain_volume_change(
     scans: Sequence[MriScan], *, start: dt.date | None, end: dt.date
 ) -> BrainVolumeChange:
@@ -99,7 +115,7 @@ def brain_volume_change(
             explanation="No brain volume change (PBVC) between two scans in this period.",
         )
     total = sum((exact(pair.pbvc) for pair in pairs), Fraction(0))
-    years = sum((years_between(pair.earlier, pair.later) for pair in pairs), Fraction(0))
+    years = _years_covered(pairs)
     per_year = total / years
     sd = exact(t.PBVC_NOISE_MULTIPLIER) * exact(t.PBVC_NOISE_SD)
     # Compare squares so that the sqrt(n) of the noise rule stays exact.
