@@ -1,0 +1,75 @@
+"""Database pieces shared by the apps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.deconstruct import deconstructible
+
+
+@deconstructible(path="mstrack.db.Tomorrow")
+class Tomorrow(models.Func):
+    """The database's current date plus one day, for "not in the future" CHECKs.
+
+    The model refuses dates after the clinic's local today; the database backs that up with
+    a day of slack because its clock runs in UTC while a clinic east of Greenwich is already
+    on the next calendar day.
+    """
+
+    output_field = models.DateField()
+    template = "(CURRENT_DATE + 1)"
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        # SQLite refuses the clock inside a CHECK; its triggers (birth_trigger_sql) check
+        # record dates against the clock instead.
+        return "'9999-12-31'", []
+
+
+POSTGRES_BIRTH_FUNCTION = """
+CREATE OR REPLACE FUNCTION mstrack_not_before_birth() RETURNS trigger AS $$
+DECLARE
+    day date := (to_jsonb(NEW) ->> TG_ARGV[0])::date;
+    born date;
+BEGIN
+    SELECT birth_date INTO born FROM patients_patient WHERE id = NEW.patient_id;
+    IF day < born THEN
+        RAISE EXCEPTION USING ERRCODE = 'check_violation',
+            MESSAGE = format('%s.%s %s is before the patient''s birth (%s)',
+                             TG_TABLE_NAME, TG_ARGV[0], day, born);
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+"""
+
+
+def birth_trigger_sql(vendor: str, table: str, column: str) -> tuple[list[str], list[str]]:
+    """SQL that refuses a record dated before its patient's birth, for code that bypasses
+    the model (a CHECK cannot look at another table). Returns (create, drop) statements."""
+    name = f"{table}_{column}_after_birth"
+    if vendor == "postgresql":
+        return (
+            [
+                POSTGRES_BIRTH_FUNCTION,
+                f"CREATE TRIGGER {name} BEFORE INSERT OR UPDATE OF {column}, patient_id "
+                f"ON {table} FOR EACH ROW EXECUTE FUNCTION mstrack_not_before_birth('{column}')",
+            ],
+            [f"DROP TRIGGER IF EXISTS {name} ON {table}"],
+        )
+    if vendor == "sqlite":
+        body = (
+            f"WHEN NEW.{column} < (SELECT birth_date FROM patients_patient "
+            f"WHERE id = NEW.patient_id) OR NEW.{column} > date('now', '+1 day') "
+            f"BEGIN SELECT RAISE(ABORT, "
+            f"'{table}.{column} is before the patient''s birth or in the future'); END"
+        )
+        return (
+            [
+                f"CREATE TRIGGER {name}_insert BEFORE INSERT ON {table} FOR EACH ROW {body}",
+                f"CREATE TRIGGER {name}_update BEFORE UPDATE OF {column}, patient_id ON {table} "
+                f"FOR EACH ROW {body}",
+            ],
+            [f"DROP TRIGGER IF EXISTS {name}_insert", f"DROP TRIGGER IF EXISTS {name}_update"],
+        )
+    return [], []

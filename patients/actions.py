@@ -1,0 +1,122 @@
+"""The one way clinical data is written: validated, saved and audited in one transaction.
+
+Forms, the admin, the API, FHIR bundles and imports all call these functions, so no path
+can skip validation or the audit row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.utils import timezone
+
+from patients.models import AuditAction, AuditEvent, ClinicalRecord, Patient
+from patients.signals import patient_data_changed
+
+Record = TypeVar("Record", bound=models.Model)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change: a signed-in user, an integration token, or the system."""
+
+    user: Any | None
+    label: str
+
+    @classmethod
+    def of(cls, user: Any) -> Actor:
+        return cls(user=user, label=user.get_username())
+
+    @classmethod
+    def system(cls, label: str = "system") -> Actor:
+        return cls(user=None, label=label)
+
+
+def snapshot(instance: models.Model) -> dict[str, Any]:
+    """The stored values of a record as JSON, for the audit trail."""
+    values = {
+        field.attname: getattr(instance, field.attname)
+        for field in instance._meta.concrete_fields
+        if not field.primary_key
+    }
+    return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+
+
+def _patient_of(instance: models.Model) -> Patient | None:
+    if isinstance(instance, Patient):
+        return instance
+    return getattr(instance, "patient", None)
+
+
+def _audit(instance: models.Model, *, actor: Actor, action: str, before: Any, after: Any) -> None:
+    patient = _patient_of(instance)
+    AuditEvent.objects.create(
+        actor=actor.user,
+        actor_label=actor.label,
+        action=action,
+        model=instance._meta.label_lower,
+        object_id=str(getattr(instance, "public_id", instance.pk)),
+        patient=patient,
+        before=before,
+        after=after,
+    )
+
+
+def _announce(instance: models.Model) -> None:
+    patient = _patient_of(instance)
+    if patient is not None and patient.pk is not None:
+        transaction.on_commit(
+            partial(patient_data_changed.send, sender=type(instance), patient_id=patient.pk)
+        )
+
+
+@transaction.atomic
+def save_record(instance: Record, *, actor: Actor) -> Record:
+    """Validate (raising ValidationError by field), save and audit a create or update."""
+    manager = type(instance)._base_manager
+    previous = manager.filter(pk=instance.pk).first() if instance.pk else None
+    instance.full_clean()
+    instance.save()
+    _audit(
+        instance,
+        actor=actor,
+        action=AuditAction.UPDATE if previous else AuditAction.CREATE,
+        before=snapshot(previous) if previous else None,
+        after=snapshot(instance),
+    )
+    _announce(instance)
+    return instance
+
+
+@transaction.atomic
+def mark_entered_in_error(record: ClinicalRecord, *, actor: Actor, reason: str) -> ClinicalRecord:
+    """Withdraw a record from every computation while keeping it, with who, when and why."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"entered_in_error_reason": "say why the record is in error"})
+    before = snapshot(record)
+    record.entered_in_error_at = timezone.now()
+    record.entered_in_error_by = actor.user
+    record.entered_in_error_reason = reason
+    record.save(
+        update_fields=[
+            "entered_in_error_at", "entered_in_error_by", "entered_in_error_reason", "updated_at"
+        ]
+    )
+    _audit(
+        record, actor=actor, action=AuditAction.ENTERED_IN_ERROR, before=before,
+        after=snapshot(record),
+    )
+    _announce(record)
+    return record
+
+
+def record_read(patient: Patient, *, actor: Actor) -> None:
+    """Reading a patient's record is itself audited."""
+    _audit(patient, actor=actor, action=AuditAction.READ, before=None, after=None)

@@ -1,0 +1,376 @@
+"""Sites, memberships, patients, the therapy catalogue, therapy courses and the audit trail.
+
+Rules live once: `clean()` names the field for people (forms, API, imports all call
+`full_clean()`), and a database constraint or trigger backs each rule up for code that
+bypasses the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from monitoring.clinical import measures
+from mstrack.db import Tomorrow
+
+
+class Role(models.TextChoices):
+    NURSE = "nurse", "MS nurse"
+    NEUROLOGIST = "neurologist", "Neurologist"
+    ADMIN = "admin", "Site administrator"
+
+
+class SiteScopedQuerySet(models.QuerySet):
+    """The one site-scoping mechanism: every list of patient data goes through `visible_to`."""
+
+    site_lookup: ClassVar[str] = "patient__site"
+
+    def visible_to(self, user: Any) -> SiteScopedQuerySet:
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        sites = Membership.objects.filter(user=user).values("site_id")
+        return self.filter(**{f"{self.site_lookup}__in": sites})
+
+
+class ErrorCollector:
+    """Gathers measurement errors under their field names for one ValidationError."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def check(self, validate: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return validate(*args, **kwargs)
+        except measures.MeasurementError as error:
+            self.errors.setdefault(error.field, []).append(error.message)
+            return None
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(message)
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise ValidationError(self.errors)
+
+
+def not_future(field: str) -> Q:
+    return Q(**{f"{field}__lte": Tomorrow()})
+
+
+class Site(models.Model):
+    code = models.SlugField(max_length=16, unique=True, help_text="Short code, e.g. DEMO")
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "site"], name="membership_one_role_per_site"),
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.site} · {self.role}"
+
+
+class TherapyClass(models.TextChoices):
+    PLATFORM = "platform", "Platform (moderate efficacy)"
+    HIGH_EFFICACY = "high_efficacy", "High-efficacy maintenance"
+    INDUCTION = "induction", "Induction (immune reconstitution)"
+
+
+class Therapy(models.Model):
+    """The catalogue of disease-modifying therapies (spec §7), loaded by a data migration."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    therapy_class = models.CharField(max_length=16, choices=TherapyClass.choices)
+    rebaseline_months = models.PositiveSmallIntegerField(
+        help_text="Months after the start before activity counts as failure (spec §3)."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "therapies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Phenotype(models.TextChoices):
+    CIS = "CIS", "Clinically isolated syndrome"
+    RRMS = "RRMS", "Relapsing-remitting MS"
+    SPMS = "SPMS", "Secondary progressive MS"
+    PPMS = "PPMS", "Primary progressive MS"
+
+
+class PatientQuerySet(SiteScopedQuerySet):
+    site_lookup = "site"
+
+
+class Patient(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("MRN", max_length=64, help_text="Medical record number at the site")
+    display_name = models.CharField(max_length=200, blank=True)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    phenotype = models.CharField(max_length=4, choices=Phenotype.choices)
+    symptom_onset = models.DateField(null=True, blank=True)
+    diagnosis_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["site", "mrn"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "mrn"], name="patient_mrn_unique_in_site"),
+            models.CheckConstraint(condition=~Q(mrn=""), name="patient_mrn_not_blank"),
+            models.CheckConstraint(condition=not_future("birth_date"), name="patient_birth_not_future"),
+            models.CheckConstraint(
+                condition=Q(symptom_onset__isnull=True)
+                | (Q(symptom_onset__gte=models.F("birth_date")) & not_future("symptom_onset")),
+                name="patient_symptom_onset_in_life",
+            ),
+            models.CheckConstraint(
+                condition=Q(diagnosis_date__isnull=True)
+                | (Q(diagnosis_date__gte=models.F("birth_date")) & not_future("diagnosis_date")),
+                name="patient_diagnosis_in_life",
+            ),
+            models.CheckConstraint(condition=Q(sex__in=Sex.values), name="patient_sex_valid"),
+            models.CheckConstraint(
+                condition=Q(phenotype__in=Phenotype.values), name="patient_phenotype_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site_id and self.site.code}:{self.mrn}"
+
+    def clean(self) -> None:
+        errors = ErrorCollector()
+        today = timezone.localdate()
+        self.mrn = (self.mrn or "").strip()
+        if not self.mrn:
+            errors.add("mrn", "an MRN is required")
+        if self.birth_date:
+            errors.check(measures.clinical_date, self.birth_date, "birth_date", today=today)
+            for field in ("symptom_onset", "diagnosis_date"):
+                value = getattr(self, field)
+                if value:
+                    errors.check(
+                        measures.clinical_date, value, field, today=today,
+                        birth_date=self.birth_date,
+                    )
+        if self.site_id and self.mrn:
+            duplicate = Patient.objects.filter(site_id=self.site_id, mrn=self.mrn).exclude(
+                pk=self.pk
+            )
+            if duplicate.exists():
+                errors.add("mrn", f"MRN {self.mrn} is already used by another patient of this site")
+        errors.raise_any()
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        """Every constraint mirrors a rule of `clean()`, which names the field; skip the
+        unnamed duplicate message Django would add."""
+
+    def age_on(self, day: dt.date) -> int:
+        before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
+        return day.year - self.birth_date.year - before_birthday
+
+
+class ClinicalQuerySet(SiteScopedQuerySet):
+    pass
+
+
+class InUseManager(models.Manager.from_queryset(ClinicalQuerySet)):  # type: ignore[misc]
+    """Records marked entered-in-error drop out of every computation and list."""
+
+    def get_queryset(self) -> ClinicalQuerySet:
+        return super().get_queryset().filter(entered_in_error_at__isnull=True)
+
+
+class ClinicalRecord(models.Model):
+    """A dated clinical record of one patient. Never deleted: marked entered-in-error."""
+
+    date_field: ClassVar[str] = "date"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    entered_in_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    entered_in_error_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    entered_in_error_reason = models.TextField(blank=True, editable=False)
+
+    objects = InUseManager()
+    all_records = models.Manager.from_queryset(ClinicalQuerySet)()
+
+    class Meta:
+        abstract = True
+        default_manager_name = "objects"
+        base_manager_name = "all_records"
+
+    @property
+    def is_entered_in_error(self) -> bool:
+        return self.entered_in_error_at is not None
+
+    def clean(self) -> None:
+        errors = ErrorCollector()
+        self.clean_values(errors)
+        day = getattr(self, self.date_field)
+        if day and self.patient_id:
+            errors.check(
+                measures.clinical_date,
+                day,
+                self.date_field,
+                today=timezone.localdate(),
+                birth_date=self.patient.birth_date,
+            )
+        errors.raise_any()
+
+    def clean_values(self, errors: ErrorCollector) -> None:
+        """Per-model rules; report each through `errors` under its field name."""
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        """See Patient.validate_constraints: `clean()` covers every constraint by name."""
+
+
+def record_constraints(prefix: str, date_field: str = "date") -> list[models.BaseConstraint]:
+    """Constraints every clinical record shares: its date is not in the future, and a
+    record marked entered-in-error says why."""
+    return [
+        models.CheckConstraint(condition=not_future(date_field), name=f"{prefix}_{date_field}_not_future"),
+        models.CheckConstraint(
+            condition=Q(entered_in_error_at__isnull=True) | ~Q(entered_in_error_reason=""),
+            name=f"{prefix}_error_has_reason",
+        ),
+    ]
+
+
+class StopReason(models.TextChoices):
+    INEFFICACY = "inefficacy", "Inefficacy"
+    SAFETY = "safety", "Safety"
+    TOLERABILITY = "tolerability", "Tolerability"
+    PREGNANCY = "pregnancy", "Pregnancy"
+    PATIENT_CHOICE = "patient_choice", "Patient choice"
+    OTHER = "other", "Other"
+
+
+class TherapyCourse(ClinicalRecord):
+    date_field = "start"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="therapy_courses")
+    therapy = models.ForeignKey(Therapy, on_delete=models.PROTECT, related_name="courses")
+    start = models.DateField()
+    end = models.DateField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=16, choices=StopReason.choices, blank=True)
+
+    class Meta(ClinicalRecord.Meta):
+        ordering = ["patient", "start"]
+        constraints = [
+            *record_constraints("therapycourse", "start"),
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
+                name="therapycourse_end_not_before_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | not_future("end"),
+                name="therapycourse_end_not_future",
+            ),
+            models.CheckConstraint(
+                condition=Q(stop_reason="") | Q(end__isnull=False),
+                name="therapycourse_stop_reason_needs_end",
+            ),
+            models.CheckConstraint(
+                condition=Q(stop_reason="") | Q(stop_reason__in=StopReason.values),
+                name="therapycourse_stop_reason_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "start"], name="therapycourse_patient_start")]
+
+    def __str__(self) -> str:
+        return f"{self.therapy} from {self.start}"
+
+    def clean_values(self, errors: ErrorCollector) -> None:
+        if self.end and self.start and self.end < self.start:
+            errors.add("end", f"the course ends ({self.end}) before it starts ({self.start})")
+        if self.end:
+            errors.check(measures.clinical_date, self.end, "end", today=timezone.localdate())
+        if self.stop_reason and not self.end:
+            errors.add("stop_reason", "a stop reason needs an end date")
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    ENTERED_IN_ERROR = "entered_in_error", "Marked entered in error"
+    READ = "read", "Read"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which record, written in the same transaction as the change."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, help_text="user name, token name or 'system'")
+    action = models.CharField(max_length=16, choices=AuditAction.choices)
+    model = models.CharField(max_length=64, help_text="app_label.model")
+    object_id = models.CharField(max_length=64)
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    objects = SiteScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        # The patient page and the admin list a patient's history newest first.
+        indexes = [models.Index(fields=["patient", "-at"], name="audit_patient_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.model}"

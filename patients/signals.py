@@ -1,0 +1,8 @@
+"""Sent after a transaction that changed a patient's clinical data has committed.
+
+The alerts app listens and enqueues re-evaluation; writers never wait for the engine.
+"""
+
+from django.dispatch import Signal
+
+patient_data_changed = Signal()  # sender: model class; kwargs: patient_id
