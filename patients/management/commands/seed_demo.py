@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from mstrack.db import load_rows
+
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.demo import demo_patient
 from patients.models import (
@@ -97,45 +99,41 @@ class Command(BaseCommand):
                 for p in demo
             ]
         )
-        records: dict[type, list] = {
+        records: dict[type, list[dict[str, Any]]] = {
             Visit: [], Relapse: [], MriScan: [], NflSample: [], TherapyCourse: []
         }
         for patient, p in zip(patients, demo, strict=True):
+            pid = {"patient_id": patient.pk}
             records[Visit] += [
-                Visit(
-                    patient=patient, date=v["date"], edss=Decimal(str(v["edss"])),
-                    t25fw=None if v["t25fw"] is None else Decimal(str(v["t25fw"])),
-                    nhpt=Decimal(str(v["nhpt"])), sdmt=v["sdmt"], scheduled=v["scheduled"],
-                )
+                {**pid, **v, "edss": Decimal(str(v["edss"])),
+                 "t25fw": None if v["t25fw"] is None else Decimal(str(v["t25fw"])),
+                 "nhpt": Decimal(str(v["nhpt"]))}
                 for v in p.visits
             ]
-            records[Relapse] += [Relapse(patient=patient, **r) for r in p.relapses]
+            records[Relapse] += [{**pid, **r} for r in p.relapses]
             records[MriScan] += [
-                MriScan(patient=patient, **{**s, "pbvc": None if s["pbvc"] is None
-                                            else Decimal(str(s["pbvc"]))})
+                {**pid, **s, "pbvc": None if s["pbvc"] is None else Decimal(str(s["pbvc"]))}
                 for s in p.scans
             ]
-            records[NflSample] += [
-                NflSample(patient=patient, **{**n, "value": Decimal(str(n["value"]))})
-                for n in p.nfl
-            ]
+            records[NflSample] += [{**pid, **n, "value": Decimal(str(n["value"]))} for n in p.nfl]
             records[TherapyCourse] += [
-                TherapyCourse(patient=patient, **{**c, "therapy": therapies[c["therapy"]]})
+                {**pid, "therapy_id": therapies[c["therapy"]].pk, "start": c["start"],
+                 "end": c["end"], "stop_reason": c["stop_reason"]}
                 for c in p.courses
             ]
-        AuditEvent.objects.bulk_create(
+        load_rows(
+            AuditEvent,
             [
-                AuditEvent(
-                    actor_label="seed_demo", action=AuditAction.CREATE, model="patients.patient",
-                    object_id=str(patient.public_id), patient=patient,
-                    after={"mrn": patient.mrn, "source": "synthetic demo cohort"},
-                )
+                {
+                    "actor_id": None, "actor_label": "seed_demo", "action": AuditAction.CREATE,
+                    "model": "patients.patient", "object_id": str(patient.public_id),
+                    "patient_id": patient.pk,
+                    "after": {"mrn": patient.mrn, "source": "synthetic demo cohort"},
+                }
                 for patient in patients
             ],
-            batch_size=5000,
         )
         total = len(patients) * 2
-        for model, objects in records.items():
-            model.objects.bulk_create(objects, batch_size=5000)
-            total += len(objects)
+        for model, rows in records.items():
+            total += load_rows(model, rows)
         return total
