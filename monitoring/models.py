@@ -19,11 +19,19 @@ class Visit(ClinicalRecord):
     date = models.DateField()
     edss = models.DecimalField("EDSS", max_digits=4, decimal_places=2)
     t25fw = models.DecimalField(
-        "T25FW (s)", max_digits=5, decimal_places=2, null=True, blank=True,
+        "T25FW (s)",
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
         help_text="Timed 25-foot walk, seconds",
     )
     nhpt = models.DecimalField(
-        "9HPT (s)", max_digits=5, decimal_places=2, null=True, blank=True,
+        "9HPT (s)",
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
         help_text="Nine-hole peg test, seconds",
     )
     sdmt = models.PositiveSmallIntegerField("SDMT", null=True, blank=True)
@@ -51,7 +59,8 @@ class Visit(ClinicalRecord):
                 name="visit_nhpt_range",
             ),
             models.CheckConstraint(
-                condition=Q(sdmt__isnull=True) | (Q(sdmt__gte=t.SDMT_MIN) & Q(sdmt__lte=t.SDMT_MAX)),
+                condition=Q(sdmt__isnull=True)
+                | (Q(sdmt__gte=t.SDMT_MIN) & Q(sdmt__lte=t.SDMT_MAX)),
                 name="visit_sdmt_range",
             ),
         ]
@@ -127,7 +136,11 @@ class MriScan(ClinicalRecord):
     gd_enhancing = models.IntegerField("Gd-enhancing lesions")
     total_t2 = models.IntegerField("total T2 lesions", null=True, blank=True)
     pbvc = models.DecimalField(
-        "PBVC (%)", max_digits=5, decimal_places=2, null=True, blank=True,
+        "PBVC (%)",
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
         help_text="Percent brain volume change against the previous scan",
     )
     field_strength = models.CharField(max_length=8, choices=FieldStrength.choices, blank=True)
@@ -195,8 +208,11 @@ class NflSample(ClinicalRecord):
     assay = models.CharField(max_length=8, choices=Assay.choices)
     lab = models.CharField(max_length=100, blank=True)
     lab_upper_limit = models.DecimalField(
-        "lab upper reference limit (pg/mL)", max_digits=10, decimal_places=2,
-        null=True, blank=True,
+        "lab upper reference limit (pg/mL)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
     )
     z_score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
 
@@ -206,7 +222,8 @@ class NflSample(ClinicalRecord):
         constraints = [
             *record_constraints("nflsample"),
             models.CheckConstraint(
-                condition=Q(value__gt=0) & Q(value__lte=t.NFL_MAX_PG_ML), name="nflsample_value_range"
+                condition=Q(value__gt=0) & Q(value__lte=t.NFL_MAX_PG_ML),
+                name="nflsample_value_range",
             ),
             models.CheckConstraint(
                 condition=Q(lab_upper_limit__isnull=True) | Q(lab_upper_limit__gt=0),
@@ -215,7 +232,9 @@ class NflSample(ClinicalRecord):
             models.CheckConstraint(
                 condition=Q(matrix__in=Matrix.values), name="nflsample_matrix_valid"
             ),
-            models.CheckConstraint(condition=Q(assay__in=Assay.values), name="nflsample_assay_valid"),
+            models.CheckConstraint(
+                condition=Q(assay__in=Assay.values), name="nflsample_assay_valid"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -111,6 +111,8 @@ def load_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> int:
                 values = [row[name] if name in row else filled[name]() for name in attnames]
                 for index, name in enumerate(attnames):
                     if name in json_fields:
-                        values[index] = json_fields[name].get_db_prep_save(values[index], connection)
+                        values[index] = json_fields[name].get_db_prep_save(
+                            values[index], connection
+                        )
                 copy.write_row(values)
     return len(rows)

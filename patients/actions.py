@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
@@ -40,11 +41,15 @@ class Actor:
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
     """The stored values of a record as JSON, for the audit trail."""
-    values = {
-        field.attname: getattr(instance, field.attname)
-        for field in instance._meta.concrete_fields
-        if not field.primary_key
-    }
+    values = {}
+    for field in instance._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        value = getattr(instance, field.attname)
+        if isinstance(field, models.DecimalField) and value is not None:
+            # As the database stores it, whatever the caller typed (3.5 is stored 3.50).
+            value = Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places))
+        values[field.attname] = value
     return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
 
 
@@ -106,11 +111,17 @@ def mark_entered_in_error(record: ClinicalRecord, *, actor: Actor, reason: str) 
     record.entered_in_error_reason = reason
     record.save(
         update_fields=[
-            "entered_in_error_at", "entered_in_error_by", "entered_in_error_reason", "updated_at"
+            "entered_in_error_at",
+            "entered_in_error_by",
+            "entered_in_error_reason",
+            "updated_at",
         ]
     )
     _audit(
-        record, actor=actor, action=AuditAction.ENTERED_IN_ERROR, before=before,
+        record,
+        actor=actor,
+        action=AuditAction.ENTERED_IN_ERROR,
+        before=before,
         after=snapshot(record),
     )
     _announce(record)

@@ -72,8 +72,14 @@ def enter_in_error(
 class ClinicalRecordAdmin(AuditedAdmin):
     actions = [enter_in_error]
     list_select_related = ["patient", "patient__site"]
-    readonly_fields = ["public_id", "entered_in_error_at", "entered_in_error_by",
-                       "entered_in_error_reason", "created_at", "updated_at"]
+    readonly_fields = [
+        "public_id",
+        "entered_in_error_at",
+        "entered_in_error_by",
+        "entered_in_error_reason",
+        "created_at",
+        "updated_at",
+    ]
     list_filter = ["patient__site"]
     search_fields = ["patient__mrn", "patient__display_name"]
     raw_id_fields = ["patient"]

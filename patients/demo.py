@@ -14,14 +14,56 @@ import math
 import random
 from dataclasses import dataclass, field
 
-PLATFORM = ["interferon-beta", "glatiramer-acetate", "teriflunomide", "dimethyl-fumarate",
-            "fingolimod", "ozanimod"]
+PLATFORM = [
+    "interferon-beta",
+    "glatiramer-acetate",
+    "teriflunomide",
+    "dimethyl-fumarate",
+    "fingolimod",
+    "ozanimod",
+]
 HIGH_EFFICACY = ["natalizumab", "ocrelizumab", "ofatumumab", "rituximab"]
 INDUCTION = ["cladribine", "alemtuzumab"]
-FIRST_NAMES = ["Alex", "Sam", "Maria", "Jon", "Aisha", "Lena", "Tomas", "Ines", "Kai", "Noor",
-               "Eva", "Luca", "Mei", "Omar", "Sara", "Femi", "Ana", "Piet", "Yara", "Hugo"]
-SURNAMES = ["Smith", "Garcia", "Müller", "Rossi", "Novak", "Okafor", "Silva", "Kowalski",
-            "Jensen", "Dubois", "Haddad", "Tanaka", "Byrne", "Costa", "Larsen", "Nilsson"]
+FIRST_NAMES = [
+    "Alex",
+    "Sam",
+    "Maria",
+    "Jon",
+    "Aisha",
+    "Lena",
+    "Tomas",
+    "Ines",
+    "Kai",
+    "Noor",
+    "Eva",
+    "Luca",
+    "Mei",
+    "Omar",
+    "Sara",
+    "Femi",
+    "Ana",
+    "Piet",
+    "Yara",
+    "Hugo",
+]
+SURNAMES = [
+    "Smith",
+    "Garcia",
+    "Müller",
+    "Rossi",
+    "Novak",
+    "Okafor",
+    "Silva",
+    "Kowalski",
+    "Jensen",
+    "Dubois",
+    "Haddad",
+    "Tanaka",
+    "Byrne",
+    "Costa",
+    "Larsen",
+    "Nilsson",
+]
 
 
 @dataclass(slots=True)
@@ -73,21 +115,23 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
     end = today - dt.timedelta(days=rng.randint(0, 90))
     if (end - start).days < 120:
         start = end - dt.timedelta(days=120)
-    span_years = (end - start).days / 365.25
 
     # Disability: a latent level drifting upwards (PIRA) plus relapse bumps that recover
     # only partly (RAW).
     level = rng.uniform(3.0, 6.0) if progressive else rng.choice([0.0, 1.0, 1.5, 2.0, 2.5, 3.0])
-    drift = rng.uniform(0.15, 0.4) if progressive else (
-        rng.uniform(0.1, 0.3) if rng.random() < 0.3 else rng.uniform(0.0, 0.03)
+    drift = (
+        rng.uniform(0.15, 0.4)
+        if progressive
+        else (rng.uniform(0.1, 0.3) if rng.random() < 0.3 else rng.uniform(0.0, 0.03))
     )
     base_rate = {"RRMS": 0.45, "CIS": 0.3, "SPMS": 0.1, "PPMS": 0.0}[phenotype]
 
     therapy = _first_therapy(rng, phenotype)
     course_start = start
     if therapy:
-        patient.courses.append({"therapy": therapy, "start": course_start, "end": None,
-                                "stop_reason": ""})
+        patient.courses.append(
+            {"therapy": therapy, "start": course_start, "end": None, "stop_reason": ""}
+        )
 
     # Relapses: a Poisson process whose rate the current therapy lowers; failure on a
     # platform therapy leads to escalation.
@@ -103,13 +147,17 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
         if relapse_days and (day - relapse_days[-1]).days < 30:
             continue
         relapse_days.append(day)
-        patient.relapses.append({
-            "onset": day,
-            "end": min(_add_days(day, rng.randint(14, 60)), today) if rng.random() < 0.7 else None,
-            "severity": rng.choices(["mild", "moderate", "severe"], weights=[40, 45, 15])[0],
-            "steroids": rng.random() < 0.6,
-            "confirmed_by_clinician": rng.random() < 0.9,
-        })
+        patient.relapses.append(
+            {
+                "onset": day,
+                "end": min(_add_days(day, rng.randint(14, 60)), today)
+                if rng.random() < 0.7
+                else None,
+                "severity": rng.choices(["mild", "moderate", "severe"], weights=[40, 45, 15])[0],
+                "steroids": rng.random() < 0.6,
+                "confirmed_by_clinician": rng.random() < 0.9,
+            }
+        )
         on_therapy_days = (day - course_start).days
         if therapy in PLATFORM and on_therapy_days > 180 and rng.random() < 0.6:
             switch = min(_add_days(day, rng.randint(30, 120)), end)
@@ -117,16 +165,19 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
             therapy = rng.choice(HIGH_EFFICACY + INDUCTION)
             course_start = _add_days(switch, 1)
             if course_start < end:
-                patient.courses.append({"therapy": therapy, "start": course_start, "end": None,
-                                        "stop_reason": ""})
+                patient.courses.append(
+                    {"therapy": therapy, "start": course_start, "end": None, "stop_reason": ""}
+                )
             else:
                 therapy = None
     if therapy and patient.courses and rng.random() < 0.05:
         last = patient.courses[-1]
         stop = _add_days(last["start"], rng.randint(60, 400))
         if stop < end:
-            last.update(end=stop, stop_reason=rng.choice(["tolerability", "pregnancy",
-                                                         "patient_choice", "safety"]))
+            last.update(
+                end=stop,
+                stop_reason=rng.choice(["tolerability", "pregnancy", "patient_choice", "safety"]),
+            )
 
     visit_days = [start]
     while True:
@@ -135,8 +186,9 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
         if nxt > end:
             break
         visit_days.append(nxt)
-    unscheduled = {_add_days(onset, rng.randint(5, 25)) for onset in relapse_days
-                   if rng.random() < 0.5}
+    unscheduled = {
+        _add_days(onset, rng.randint(5, 25)) for onset in relapse_days if rng.random() < 0.5
+    }
     unscheduled = {d for d in unscheduled if d <= end}
     sdmt_base = rng.randint(45, 70)
     for visit_day in sorted(set(visit_days) | unscheduled):
@@ -150,26 +202,36 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
             bump += acute + 0.5  # the residual half point that never recovers
         latent = level + drift * years + bump + rng.gauss(0, 0.25)
         edss = edss_step(latent)
-        patient.visits.append({
-            "date": visit_day,
-            "edss": edss,
-            "t25fw": round(4.5 * (1 + 0.18 * max(0.0, edss - 2.0)) * rng.uniform(0.9, 1.1), 1)
-            if edss <= 6.5 else None,
-            "nhpt": round((18 + 1.8 * edss) * rng.uniform(0.9, 1.1), 1),
-            "sdmt": max(0, min(110, int(sdmt_base - 1.5 * edss + rng.gauss(0, 3)))),
-            "scheduled": visit_day not in unscheduled,
-        })
+        patient.visits.append(
+            {
+                "date": visit_day,
+                "edss": edss,
+                "t25fw": round(4.5 * (1 + 0.18 * max(0.0, edss - 2.0)) * rng.uniform(0.9, 1.1), 1)
+                if edss <= 6.5
+                else None,
+                "nhpt": round((18 + 1.8 * edss) * rng.uniform(0.9, 1.1), 1),
+                "sdmt": max(0, min(110, int(sdmt_base - 1.5 * edss + rng.gauss(0, 3)))),
+                "scheduled": visit_day not in unscheduled,
+            }
+        )
 
     scan_day = _add_days(start, rng.randint(-30, 30))
     total_t2 = rng.randint(3, 30)
     previous_scan: dt.date | None = None
     atrophy = rng.uniform(0.2, 0.5) + (0.3 if progressive else 0.0)
     while scan_day <= end:
-        recent = sum(1 for onset in relapse_days
-                     if previous_scan is not None and previous_scan < onset <= scan_day)
+        recent = sum(
+            1
+            for onset in relapse_days
+            if previous_scan is not None and previous_scan < onset <= scan_day
+        )
         current = _therapy_on(patient.courses, scan_day)
-        new_t2 = 0 if previous_scan is None else _poisson(
-            rng, (0.6 + 1.5 * recent) * _efficacy(current) * (2 if not progressive else 0.5)
+        new_t2 = (
+            0
+            if previous_scan is None
+            else _poisson(
+                rng, (0.6 + 1.5 * recent) * _efficacy(current) * (2 if not progressive else 0.5)
+            )
         )
         gd = _poisson(rng, 0.8 * recent) if recent else (1 if rng.random() < 0.03 else 0)
         total_t2 += new_t2
@@ -177,10 +239,16 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
         if previous_scan is not None:
             interval = (scan_day - previous_scan).days / 365.25
             pbvc = round(-atrophy * interval + rng.gauss(0, 0.28), 2)
-        patient.scans.append({
-            "date": scan_day, "new_t2": new_t2, "gd_enhancing": gd, "total_t2": total_t2,
-            "pbvc": pbvc, "field_strength": rng.choice(["1.5T", "3T", "3T"]),
-        })
+        patient.scans.append(
+            {
+                "date": scan_day,
+                "new_t2": new_t2,
+                "gd_enhancing": gd,
+                "total_t2": total_t2,
+                "pbvc": pbvc,
+                "field_strength": rng.choice(["1.5T", "3T", "3T"]),
+            }
+        )
         previous_scan = scan_day
         scan_day = _add_days(scan_day, 365 + rng.randint(-45, 60))
 
@@ -190,10 +258,15 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
         value = 4.0 + 0.12 * age_years
         if any(0 <= (nfl_day - onset).days <= 120 for onset in relapse_days):
             value *= rng.uniform(2.0, 4.0)
-        patient.nfl.append({
-            "date": nfl_day, "matrix": "serum", "value": round(value * rng.uniform(0.8, 1.25), 1),
-            "assay": "simoa", "lab": "Demo neurochemistry lab",
-        })
+        patient.nfl.append(
+            {
+                "date": nfl_day,
+                "matrix": "serum",
+                "value": round(value * rng.uniform(0.8, 1.25), 1),
+                "assay": "simoa",
+                "lab": "Demo neurochemistry lab",
+            }
+        )
         nfl_day = _add_days(nfl_day, rng.choice([182, 365, 365]))
     return patient
 

@@ -89,9 +89,7 @@ class Membership(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "site"], name="membership_one_role_per_site"),
-            models.CheckConstraint(
-                condition=Q(role__in=Role.values), name="membership_role_valid"
-            ),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
         ]
 
     def __str__(self) -> str:
@@ -160,7 +158,9 @@ class Patient(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["site", "mrn"], name="patient_mrn_unique_in_site"),
             models.CheckConstraint(condition=~Q(mrn=""), name="patient_mrn_not_blank"),
-            models.CheckConstraint(condition=not_future("birth_date"), name="patient_birth_not_future"),
+            models.CheckConstraint(
+                condition=not_future("birth_date"), name="patient_birth_not_future"
+            ),
             models.CheckConstraint(
                 condition=Q(symptom_onset__isnull=True)
                 | (Q(symptom_onset__gte=models.F("birth_date")) & not_future("symptom_onset")),
@@ -192,7 +192,10 @@ class Patient(models.Model):
                 value = getattr(self, field)
                 if value:
                     errors.check(
-                        measures.clinical_date, value, field, today=today,
+                        measures.clinical_date,
+                        value,
+                        field,
+                        today=today,
                         birth_date=self.birth_date,
                     )
         if self.site_id and self.mrn:
@@ -280,7 +283,9 @@ def record_constraints(prefix: str, date_field: str = "date") -> list[models.Bas
     """Constraints every clinical record shares: its date is not in the future, and a
     record marked entered-in-error says why."""
     return [
-        models.CheckConstraint(condition=not_future(date_field), name=f"{prefix}_{date_field}_not_future"),
+        models.CheckConstraint(
+            condition=not_future(date_field), name=f"{prefix}_{date_field}_not_future"
+        ),
         models.CheckConstraint(
             condition=Q(entered_in_error_at__isnull=True) | ~Q(entered_in_error_reason=""),
             name=f"{prefix}_error_has_reason",

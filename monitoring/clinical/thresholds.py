@@ -13,9 +13,7 @@ from decimal import Decimal
 
 # --- Measurements [§1] ---------------------------------------------------------------
 # Kurtzke 1983: 0, then 1.0 to 10.0 in half steps (there is no 0.5).
-EDSS_VALUES: tuple[Decimal, ...] = (Decimal("0.0"),) + tuple(
-    Decimal(n) / 2 for n in range(2, 21)
-)
+EDSS_VALUES: tuple[Decimal, ...] = (Decimal("0.0"), *(Decimal(n) / 2 for n in range(2, 21)))
 T25FW_MAX_SECONDS = Decimal("180")  # timed 25-foot walk: above this is implausible
 NHPT_MAX_SECONDS = Decimal("300")  # nine-hole peg test
 SDMT_MIN = 0

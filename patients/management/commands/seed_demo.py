@@ -14,9 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from mstrack.db import load_rows
-
 from monitoring.models import MriScan, NflSample, Relapse, Visit
+from mstrack.db import load_rows
 from patients.demo import demo_patient
 from patients.models import (
     AuditAction,
@@ -61,8 +60,9 @@ class Command(BaseCommand):
         started = time.perf_counter()
         rows = 0
         chunk = max(1, options["chunk"])
-        with tqdm(total=count, unit="patient", desc="seed_demo", file=self.stderr,
-                  disable=count < chunk) as bar:
+        with tqdm(
+            total=count, unit="patient", desc="seed_demo", file=self.stderr, disable=count < chunk
+        ) as bar:
             for first in range(existing + 1, existing + count + 1, chunk):
                 last = min(first + chunk, existing + count + 1)
                 demo = [demo_patient(rng, number, today) for number in range(first, last)]
@@ -92,22 +92,35 @@ class Command(BaseCommand):
         patients = Patient.objects.bulk_create(
             [
                 Patient(
-                    site=site, mrn=p.mrn, display_name=p.display_name, birth_date=p.birth_date,
-                    sex=p.sex, phenotype=p.phenotype, symptom_onset=p.symptom_onset,
+                    site=site,
+                    mrn=p.mrn,
+                    display_name=p.display_name,
+                    birth_date=p.birth_date,
+                    sex=p.sex,
+                    phenotype=p.phenotype,
+                    symptom_onset=p.symptom_onset,
                     diagnosis_date=p.diagnosis_date,
                 )
                 for p in demo
             ]
         )
         records: dict[type, list[dict[str, Any]]] = {
-            Visit: [], Relapse: [], MriScan: [], NflSample: [], TherapyCourse: []
+            Visit: [],
+            Relapse: [],
+            MriScan: [],
+            NflSample: [],
+            TherapyCourse: [],
         }
         for patient, p in zip(patients, demo, strict=True):
             pid = {"patient_id": patient.pk}
             records[Visit] += [
-                {**pid, **v, "edss": Decimal(str(v["edss"])),
-                 "t25fw": None if v["t25fw"] is None else Decimal(str(v["t25fw"])),
-                 "nhpt": Decimal(str(v["nhpt"]))}
+                {
+                    **pid,
+                    **v,
+                    "edss": Decimal(str(v["edss"])),
+                    "t25fw": None if v["t25fw"] is None else Decimal(str(v["t25fw"])),
+                    "nhpt": Decimal(str(v["nhpt"])),
+                }
                 for v in p.visits
             ]
             records[Relapse] += [{**pid, **r} for r in p.relapses]
@@ -117,16 +130,24 @@ class Command(BaseCommand):
             ]
             records[NflSample] += [{**pid, **n, "value": Decimal(str(n["value"]))} for n in p.nfl]
             records[TherapyCourse] += [
-                {**pid, "therapy_id": therapies[c["therapy"]].pk, "start": c["start"],
-                 "end": c["end"], "stop_reason": c["stop_reason"]}
+                {
+                    **pid,
+                    "therapy_id": therapies[c["therapy"]].pk,
+                    "start": c["start"],
+                    "end": c["end"],
+                    "stop_reason": c["stop_reason"],
+                }
                 for c in p.courses
             ]
         load_rows(
             AuditEvent,
             [
                 {
-                    "actor_id": None, "actor_label": "seed_demo", "action": AuditAction.CREATE,
-                    "model": "patients.patient", "object_id": str(patient.public_id),
+                    "actor_id": None,
+                    "actor_label": "seed_demo",
+                    "action": AuditAction.CREATE,
+                    "model": "patients.patient",
+                    "object_id": str(patient.public_id),
                     "patient_id": patient.pk,
                     "after": {"mrn": patient.mrn, "source": "synthetic demo cohort"},
                 }

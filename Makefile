@@ -1,0 +1,59 @@
+# mstrack: `make run` to try it, `make test` to check it. Python 3.11+ and nothing else.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-engine migrations-check clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# A local try-out: DEBUG on plain http, SQLite in the checkout unless DATABASE_URL is set,
+# Celery eager unless REDIS_URL is set (then a worker and beat run beside the server).
+run: install
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo --if-empty
+	@echo "mstrack: http://127.0.0.1:$(PORT)/  (demo-nurse / demo-neurologist, password: $${DEMO_PASSWORD:-demo})"
+	@if [ -n "$$REDIS_URL" ]; then \
+		trap 'kill 0' EXIT INT TERM; \
+		DEBUG=1 $(VENV)/bin/celery -A mstrack worker --beat --loglevel=INFO --concurrency=2 & \
+		DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT); \
+	else \
+		DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT); \
+	fi
+
+# The whole suite on SQLite; then, when DATABASE_URL names PostgreSQL, every test that
+# touches the database again on PostgreSQL.
+test: install
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
+	else echo "DATABASE_URL unset: PostgreSQL pass skipped"; fi
+
+test-sqlite: install
+	MSTRACK_POSTGRES_PASS=$${DATABASE_URL:+1} DATABASE_URL= $(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-postgres: install
+	$(PY) -m pytest -q -m "django_db or postgres or redis" $(PYTEST_ARGS)
+
+migrations-check: install
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench-seed: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --patients $${PATIENTS:-100000} --seed 1
+
+bench-engine: install
+	$(PY) -m monitoring.clinical.bench
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .hypothesis

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+
+from tests.factories import make_patient, make_site, make_user
+
+
+def require_postgres() -> None:
+    """Run only on PostgreSQL; missing PostgreSQL is a failure under CI, a skip elsewhere."""
+    if connection.vendor == "postgresql":
+        return
+    if os.environ.get("MSTRACK_POSTGRES_PASS"):
+        pytest.skip("runs in the PostgreSQL pass of `make test`")
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI must run this on PostgreSQL: set DATABASE_URL")
+    pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://…")
+
+
+@pytest.fixture(autouse=True)
+def _test_transport(settings):
+    # Production redirects http to https and serves collected, hashed static files; the
+    # test client speaks plain http and the tests do not run collectstatic.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def site_a():
+    return make_site("A")
+
+
+@pytest.fixture
+def site_b():
+    return make_site("B")
+
+
+@pytest.fixture
+def patient(site_a):
+    return make_patient(site_a)
+
+
+@pytest.fixture
+def nurse_a(site_a):
+    return make_user("nurse-a", site=site_a, role="nurse")
+
+
+@pytest.fixture
+def neurologist_a(site_a):
+    return make_user("neuro-a", site=site_a, role="neurologist")
+
+
+@pytest.fixture
+def user_b(site_b):
+    return make_user("user-b", site=site_b, role="neurologist")
+
+
+def require_redis() -> str:
+    """The URL of a reachable Redis; missing Redis is a failure under CI, a skip elsewhere."""
+    import redis
+
+    url = os.environ.get("REDIS_URL", "")
+    try:
+        if url and redis.Redis.from_url(url, socket_connect_timeout=2).ping():
+            return url
+    except redis.RedisError:
+        pass
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run this with a reachable Redis: REDIS_URL={url!r}")
+    pytest.skip("needs Redis: set REDIS_URL=redis://…")

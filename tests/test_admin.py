@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+
+from monitoring.models import Visit
+from patients.models import AuditEvent
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def superuser():
+    return f.make_user("root", is_staff=True, is_superuser=True)
+
+
+def test_every_model_has_a_working_admin(client, superuser, patient):
+    f.visit(patient).save()
+    f.relapse(patient).save()
+    f.mri_scan(patient).save()
+    f.nfl_sample(patient).save()
+    f.therapy_course(patient).save()
+    client.force_login(superuser)
+    for model, model_admin in admin.site._registry.items():
+        meta = model._meta
+        base = f"/admin/{meta.app_label}/{meta.model_name}/"
+        assert client.get(base).status_code == 200, base
+        if model_admin.has_add_permission(type("R", (), {"user": superuser})()):
+            assert client.get(base + "add/").status_code == 200, base
+        obj = model._base_manager.first()
+        if obj is not None:
+            assert client.get(f"{base}{obj.pk}/change/").status_code == 200, base
+
+
+def test_admin_save_is_validated_and_audited(client, superuser, patient):
+    client.force_login(superuser)
+    form = {"patient": patient.pk, "date": "2024-04-02", "edss": "3.25", "scheduled": "on"}
+    response = client.post("/admin/monitoring/visit/add/", form)
+    assert response.status_code == 200  # the form again, with the error
+    assert b"3.25 is not an EDSS step" in response.content
+    assert not Visit.all_records.exists()
+    client.post("/admin/monitoring/visit/add/", {**form, "edss": "3.5"})
+    visit = Visit.objects.get()
+    assert AuditEvent.objects.get(model="monitoring.visit").after["edss"] == "3.50"
+    assert visit.edss == 3.5
+
+
+def test_admin_marks_entered_in_error_with_a_reason(client, superuser, patient):
+    visit = f.visit(patient)
+    visit.save()
+    client.force_login(superuser)
+    selection = {"action": "enter_in_error", "_selected_action": [visit.pk]}
+    confirm = client.post("/admin/monitoring/visit/", selection)
+    assert b"Why are they in error?" in confirm.content
+    client.post("/admin/monitoring/visit/", {**selection, "apply": "1", "reason": "duplicate"})
+    visit.refresh_from_db()
+    assert visit.entered_in_error_reason == "duplicate"
+    assert AuditEvent.objects.filter(action="entered_in_error").count() == 1
+
+
+def test_staff_of_one_site_sees_only_that_site_in_admin(client, site_a, site_b):
+    staff = f.make_user("staff-a", site=site_a, role="admin", is_staff=True)
+    from django.contrib.auth.models import Permission
+
+    staff.user_permissions.add(Permission.objects.get(codename="view_visit"))
+    mine, theirs = f.make_patient(site_a), f.make_patient(site_b)
+    f.visit(mine).save()
+    other = f.visit(theirs)
+    other.save()
+    client.force_login(staff)
+    listing = client.get("/admin/monitoring/visit/")
+    assert listing.status_code == 200
+    assert listing.context["cl"].result_count == 1
+    assert client.get(f"/admin/monitoring/visit/{other.pk}/change/").status_code == 302

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import io
+import itertools
+import random
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from monitoring.models import MriScan, NflSample, Relapse, Visit
+from patients.demo import demo_patient, edss_step
+from patients.models import AuditEvent, Membership, Patient, TherapyCourse
+
+pytestmark = pytest.mark.django_db
+MODELS = [Visit, Relapse, MriScan, NflSample, TherapyCourse]
+
+
+def seed(**options) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out, stderr=io.StringIO(), **options)
+    return out.getvalue()
+
+
+def test_seed_loads_a_valid_cohort_with_users(client):
+    message = seed(patients=40, seed=7, chunk=15)
+    assert "Loaded 40 demo patients" in message
+    patients = Patient.objects.filter(site__code="DEMO")
+    assert patients.count() == 40
+    for model in MODELS:
+        assert model.objects.exists(), model
+    # Every generated record meets every model rule, though the bulk load skips full_clean.
+    for patient in patients:
+        patient.full_clean()
+    for model in MODELS:
+        for record in model.objects.select_related("patient"):
+            record.full_clean()
+    assert AuditEvent.objects.filter(action="create", model="patients.patient").count() == 40
+    roles = dict(Membership.objects.values_list("user__username", "role"))
+    assert roles == {"demo-nurse": "nurse", "demo-neurologist": "neurologist"}
+    assert client.login(username="demo-neurologist", password="demo")
+
+
+def test_seed_if_empty_loads_once_and_plain_seed_appends():
+    seed(patients=5)
+    assert "nothing loaded" in seed(patients=5, if_empty=True)
+    seed(patients=3)
+    mrns = sorted(Patient.objects.values_list("mrn", flat=True))
+    assert mrns == [f"DEMO{n:06d}" for n in range(1, 9)]
+
+
+def test_demo_password_from_environment(monkeypatch, client):
+    monkeypatch.setenv("DEMO_PASSWORD", "another-Secret-9")
+    seed(patients=1)
+    assert client.login(username="demo-nurse", password="another-Secret-9")
+    assert not client.login(username="demo-nurse", password="demo")
+
+
+def test_same_seed_same_cohort():
+    today = timezone.localdate()
+    first = [demo_patient(random.Random(3), n, today) for n in range(1, 4)]
+    second = [demo_patient(random.Random(3), n, today) for n in range(1, 4)]
+    assert first == second
+
+
+def test_cohort_shows_the_courses_a_clinic_sees():
+    today = timezone.localdate()
+    rng = random.Random(11)
+    cohort = [demo_patient(rng, n, today) for n in range(300)]
+    assert any(p.relapses for p in cohort)
+    assert any(c["stop_reason"] == "inefficacy" for p in cohort for c in p.courses)
+    assert any(len(p.courses) > 1 for p in cohort)
+    assert any(s["new_t2"] > 0 for p in cohort for s in p.scans)
+    gaps = [
+        (b["date"] - a["date"]).days
+        for p in cohort
+        for a, b in itertools.pairwise(p.visits)
+        if a["scheduled"] and b["scheduled"]
+    ]
+    assert min(gaps) >= 60 and max(gaps) <= 380
+    worsened = sum(1 for p in cohort if p.visits[-1]["edss"] > p.visits[0]["edss"])
+    assert 0.2 < worsened / len(cohort) < 0.95
+
+
+@pytest.mark.parametrize(
+    ("level", "step"), [(0.2, 0.0), (0.8, 1.0), (1.2, 1.0), (3.3, 3.5), (9.9, 9.5), (-1, 0.0)]
+)
+def test_edss_step(level, step):
+    assert edss_step(level) == step

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+
+from patients.models import Patient
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_page_renders(client):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert b"Log in" in response.content and b'name="password"' in response.content
+
+
+def test_home_requires_login_and_shows_own_patients(client, site_a, site_b, nurse_a):
+    assert client.get("/").status_code == 302
+    f.make_patient(site_a)
+    f.make_patient(site_b)
+    client.force_login(nurse_a)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.context["patient_count"] == 1
+
+
+def test_migrations_are_checked_in():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_settings_refuse_to_start_without_secret_key_when_debug_is_off():
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    run = subprocess.run(
+        [sys.executable, "-c", "import django; from django.conf import settings; settings.DEBUG"],
+        env={**env, "DJANGO_SETTINGS_MODULE": "mstrack.settings"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode != 0
+    assert "SECRET_KEY must be set" in run.stderr
+
+
+def test_production_defaults_are_safe():
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECURE_SSL_REDIRECT")}
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+        "s.SECURE_HSTS_SECONDS >= 31536000, s.ALLOWED_HOSTS == [], s.X_FRAME_OPTIONS)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "DJANGO_SETTINGS_MODULE": "mstrack.settings", "SECRET_KEY": "x" * 60},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout.split() == ["False", "True", "True", "True", "True", "True", "DENY"]
+
+
+def test_deployment_checklist_passes_with_production_settings(settings):
+    settings.SECURE_SSL_REDIRECT = True
+    call_command("check", deploy=True, fail_level="WARNING")
+
+
+def test_patient_has_no_delete(client, site_a):
+    admin = f.make_user("root", is_staff=True, is_superuser=True)
+    patient = f.make_patient(site_a)
+    client.force_login(admin)
+    response = client.post(f"/admin/patients/patient/{patient.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert Patient.objects.filter(pk=patient.pk).exists()
