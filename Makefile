@@ -37,13 +37,13 @@ test: install
 	else echo "DATABASE_URL unset: PostgreSQL pass skipped"; fi
 
 test-sqlite: install
-	MSTRACK_POSTGRES_PASS=$${DATABASE_URL:+1} DATABASE_URL= $(PY) -m pytest -q $(PYTEST_ARGS)
+	MSTRACK_POSTGRES_PASS=$${DATABASE_URL:+1} DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgres: install
-	$(PY) -m pytest -q -m "django_db or postgres or redis" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "django_db or postgres or redis" $(PYTEST_ARGS)
 
 migrations-check: install
-	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DATABASE_URL= DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 lint: install
 	$(VENV)/bin/ruff check .

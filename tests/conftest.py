@@ -73,3 +73,12 @@ def require_redis() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI must run this with a reachable Redis: REDIS_URL={url!r}")
     pytest.skip("needs Redis: set REDIS_URL=redis://…")
+
+
+def pytest_report_header(config) -> list[str]:
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    broker = os.environ.get("REDIS_URL") or "none (Celery eager)"
+    return [f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}",
+            f"redis: {broker}"]
