@@ -48,9 +48,12 @@ migrations-check: install
 lint: install
 	$(VENV)/bin/ruff check .
 
+# Benchmarks run with DEBUG off (DEBUG keeps every query in memory); the key is throw-away.
+BENCH_ENV := SECRET_KEY=$${SECRET_KEY:-benchmark-only-secret-key-never-for-deployment-0123456789}
+
 bench-seed: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --patients $${PATIENTS:-100000} --seed 1
+	$(BENCH_ENV) $(PY) manage.py migrate --noinput
+	$(BENCH_ENV) $(PY) manage.py seed_demo --patients $${PATIENTS:-100000} --seed 1
 
 bench-engine: install
 	$(PY) -m monitoring.clinical.bench
