@@ -35,6 +35,11 @@ class Actor:
         return cls(user=user, label=user.get_username())
 
     @classmethod
+    def integration(cls, token_name: str) -> Actor:
+        """An integration token: no user account, the token's name in the audit trail."""
+        return cls(user=None, label=f"token:{token_name}")
+
+    @classmethod
     def system(cls, label: str = "system") -> Actor:
         return cls(user=None, label=label)
 

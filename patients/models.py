@@ -38,6 +38,10 @@ class SiteScopedQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
+        # An integration token (api.auth.IntegrationUser) sees exactly the site it was issued for.
+        integration_site_id = getattr(user, "integration_site_id", None)
+        if integration_site_id is not None:
+            return self.filter(**{self.site_lookup: integration_site_id})
         sites = Membership.objects.filter(user=user).values("site_id")
         return self.filter(**{f"{self.site_lookup}__in": sites})
 
@@ -67,10 +71,16 @@ def not_future(field: str) -> Q:
     return Q(**{f"{field}__lte": Tomorrow()})
 
 
+class SiteQuerySet(SiteScopedQuerySet):
+    site_lookup = "pk"
+
+
 class Site(models.Model):
     code = models.SlugField(max_length=16, unique=True, help_text="Short code, e.g. DEMO")
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SiteQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -148,6 +158,10 @@ class Patient(models.Model):
     phenotype = models.CharField(max_length=4, choices=Phenotype.choices)
     symptom_onset = models.DateField(null=True, blank=True)
     diagnosis_date = models.DateField(null=True, blank=True)
+    # The identifiers of the sending system (EHR, FHIR bundle): a retried write with the same
+    # pair updates the record it created instead of adding a duplicate.
+    source_system = models.CharField(max_length=200, blank=True, default="")
+    source_id = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -157,6 +171,11 @@ class Patient(models.Model):
         ordering = ["site", "mrn"]
         constraints = [
             models.UniqueConstraint(fields=["site", "mrn"], name="patient_mrn_unique_in_site"),
+            models.UniqueConstraint(
+                fields=["site", "source_system", "source_id"],
+                condition=~Q(source_id=""),
+                name="patient_source_unique_in_site",
+            ),
             models.CheckConstraint(condition=~Q(mrn=""), name="patient_mrn_not_blank"),
             models.CheckConstraint(
                 condition=not_future("birth_date"), name="patient_birth_not_future"
@@ -233,6 +252,10 @@ class ClinicalRecord(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    # The identifiers of the sending system (EHR, FHIR bundle): a retried write with the same
+    # pair updates the record it created instead of adding a duplicate.
+    source_system = models.CharField(max_length=200, blank=True, default="")
+    source_id = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     entered_in_error_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -280,9 +303,14 @@ class ClinicalRecord(models.Model):
 
 
 def record_constraints(prefix: str, date_field: str = "date") -> list[models.BaseConstraint]:
-    """Constraints every clinical record shares: its date is not in the future, and a
-    record marked entered-in-error says why."""
+    """Constraints every clinical record shares: its date is not in the future, a record
+    marked entered-in-error says why, and a source identifier names one record per patient."""
     return [
+        models.UniqueConstraint(
+            fields=["patient", "source_system", "source_id"],
+            condition=~Q(source_id=""),
+            name=f"{prefix}_source_unique",
+        ),
         models.CheckConstraint(
             condition=not_future(date_field), name=f"{prefix}_{date_field}_not_future"
         ),
