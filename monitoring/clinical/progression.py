@@ -221,9 +221,17 @@ def search(
         cf_ok = list(confirmable) if confirmable is not None else None  # type: ignore[assignment]
         any_bl_bad = any_ev_bad = False
 
+    # nxt[i]: the first confirmable visit from i on (n if none), to find candidates by bisection.
+    nxt: list[int] | None = None
+    if cf_ok is not None:
+        nxt = [n] * (n + 1)
+        k = n
+        for i in range(n - 1, -1, -1):
+            if cf_ok[i]:
+                k = i
+            nxt[i] = k
     delta = c.delta
     windows = c.windows
-    single_window = len(windows) == 1
     check_int = c.check_intermediate
     sustained = c.sustained
     relapse_rebl = c.relapse_rebl and nrel > 0
@@ -276,24 +284,21 @@ def search(
             search_idx = change
         else:
             d0 = days[change]
-            conf_t: list[list[int]] = []
-            for lo, hi in windows:
-                conf_t.append(
-                    [
-                        x
-                        for x in range(change + 1, n)
-                        if lo <= days[x] - d0 <= hi and (cf_ok is None or cf_ok[x])
-                    ]
-                )
-            if single_window:
-                conf = conf_t[0]
-            else:
-                conf = sorted({x for ct in conf_t for x in ct})
             s = wv[change] - wb
+            # Only the first confirmation candidate decides; the others are listed once the
+            # change is confirmed.
+            first = n
+            for lo, hi in windows:
+                a = bisect_left(days, d0 + lo, change + 1)
+                if nxt is not None:
+                    a = nxt[a]
+                if a < first and days[a] <= d0 + hi:
+                    first = a
+            has_conf = first < n
 
-            if conf and s <= -thr and _holds_impr(wv, wb, thr, change, conf[0], check_int):
+            if has_conf and s <= -thr and _holds_impr(wv, wb, thr, change, first, check_int):
                 # Confirmed improvement.
-                first = conf[0]
+                conf_t, conf = _candidates(days, windows, d0, change, cf_ok)
                 next_change = -1
                 for x in range(first + 1, n):
                     if not wv[x] - wb <= -thr:
@@ -331,21 +336,21 @@ def search(
 
             elif (
                 c.sub_impr
-                and conf
+                and has_conf
                 and s < 0
                 and (
-                    all(wv[x] < wb for x in range(change + 1, conf[0] + 1))
+                    all(wv[x] < wb for x in range(change + 1, first + 1))
                     if check_int
-                    else wv[conf[0]] < wb
+                    else wv[first] < wb
                 )
             ):
-                newref = conf[0] if c.from_conf else change
+                newref = first if c.from_conf else change
                 bl = newref
                 search_idx = newref + 1
 
-            elif conf and s >= thr and _holds_wors(wv, wb, thr, change, conf[0], check_int):
+            elif has_conf and s >= thr and _holds_wors(wv, wb, thr, change, first, check_int):
                 # Confirmed worsening.
-                first = conf[0]
+                conf_t, conf = _candidates(days, windows, d0, change, cf_ok)
                 next_nonsust = -1
                 for x in range(first + 1, n):
                     if not wv[x] - wb >= thr:
@@ -417,15 +422,15 @@ def search(
 
             elif (
                 c.sub_wors
-                and conf
+                and has_conf
                 and s > 0
                 and (
-                    all(wv[x] > wb for x in range(change + 1, conf[0] + 1))
+                    all(wv[x] > wb for x in range(change + 1, first + 1))
                     if check_int
-                    else wv[conf[0]] > wb
+                    else wv[first] > wb
                 )
             ):
-                newref = conf[0] if c.from_conf else change
+                newref = first if c.from_conf else change
                 bl = newref
                 search_idx = newref + 1
 
@@ -483,6 +488,26 @@ def search(
         if wanted(f):
             return [f]
     return []
+
+
+def _candidates(
+    days: Sequence[int],
+    windows: tuple[tuple[float, float], ...],
+    d0: int,
+    change: int,
+    cf_ok: list[bool] | None,
+) -> tuple[list[list[int]], list[int]]:
+    """Confirmation candidates per window, and all of them in visit order."""
+    conf_t = []
+    for lo, hi in windows:
+        a = bisect_left(days, d0 + lo, change + 1)
+        b = bisect_right(days, d0 + hi, a)
+        conf_t.append(
+            list(range(a, b)) if cf_ok is None else [x for x in range(a, b) if cf_ok[x]]
+        )
+    if len(conf_t) == 1:
+        return conf_t, conf_t[0]
+    return conf_t, sorted({x for ct in conf_t for x in ct})
 
 
 def _holds_impr(wv: Sequence[float], wb: float, thr: float, change: int, first: int,
