@@ -4,6 +4,7 @@ DEBUG is off unless `DEBUG=1`, and then a SECRET_KEY is required.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -45,9 +46,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "patients",
     "monitoring",
     "alerts",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -74,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "mstrack.context_processors.sites",
             ],
         },
     },
@@ -161,12 +167,84 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 
+# --- Alerts (issue 4): thresholds, grouping and the nightly sweep; docs/alerts.md ---
+# Defaults come from monitoring/clinical/thresholds.py; each can be set in the environment.
+from celery.schedules import crontab  # noqa: E402
+
+from monitoring.clinical import thresholds as _t  # noqa: E402
+
+ALERT_PROGRESSION_DEFINITION = os.environ.get("ALERT_PROGRESSION_DEFINITION", "muller2023")
+ALERT_PROGRESSION_SETTINGS: dict[str, object] = {}  # e.g. {"baseline": "fixed"}
+ALERT_MRI_OVERDUE_MONTHS = int(os.environ.get("ALERT_MRI_OVERDUE_MONTHS", _t.MRI_OVERDUE_MONTHS))
+ALERT_EDSS_OVERDUE_MONTHS = int(
+    os.environ.get("ALERT_EDSS_OVERDUE_MONTHS", _t.EDSS_OVERDUE_MONTHS)
+)
+ALERT_JCV_OVERDUE_MONTHS = int(os.environ.get("ALERT_JCV_OVERDUE_MONTHS", _t.JCV_OVERDUE_MONTHS))
+ALERT_CDW_LOOKBACK_MONTHS = int(
+    os.environ.get("ALERT_CDW_LOOKBACK_MONTHS", _t.CDW_ALERT_LOOKBACK_MONTHS)
+)
+ALERT_MAGNIMS_POINTS = int(os.environ.get("ALERT_MAGNIMS_POINTS", _t.MAGNIMS_ALERT_POINTS))
+ALERT_RIO_POINTS = int(os.environ.get("ALERT_RIO_POINTS", _t.RIO_ALERT_POINTS))
+# One email per patient per this many minutes at most; later alerts wait and are grouped.
+ALERT_EMAIL_GROUP_MINUTES = int(os.environ.get("ALERT_EMAIL_GROUP_MINUTES", "15"))
+ALERT_SWEEP_BATCH = int(os.environ.get("ALERT_SWEEP_BATCH", "500"))  # patients per task
+# A pending evaluation blocks further enqueues for the same patient at most this long.
+ALERT_PENDING_SECONDS = int(os.environ.get("ALERT_PENDING_SECONDS", "600"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # An unacknowledged task (its worker died) is delivered again after this many seconds;
+    # evaluation is idempotent, so an early redelivery costs time, never a doubled alert.
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900")),
+}
+CELERY_BEAT_SCHEDULE = {
+    "alerts-nightly-sweep": {
+        "task": "alerts.tasks.sweep",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "alerts-send-notifications": {
+        "task": "alerts.tasks.send_notifications",
+        "schedule": 5 * 60,
+    },
+}
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Token first: an anonymous call is told to authenticate (401 with WWW-Authenticate).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttling.IntegrationRateThrottle",
+        "api.throttling.ClinicianRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "integration": os.environ.get("API_TOKEN_RATE", "1200/minute"),
+        "user": os.environ.get("API_USER_RATE", "600/minute"),
+    },
+    # Numbers as JSON numbers (EDSS 3.5, not "3.50").
+    "COERCE_DECIMAL_TO_STRING": False,
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "mstrack API",
+    "DESCRIPTION": "Treat-to-target care in multiple sclerosis: patients, visits, relapses, "
+    "MRI scans, NfL samples and therapy courses of the caller's sites.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Docs pages load their scripts from this server, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Django's password check, locked for LOGIN_LOCKOUT_PERIOD after this many failures in a row.
+AUTHENTICATION_BACKENDS = ["api.auth.LockoutModelBackend"]
+LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "5"))
+LOGIN_LOCKOUT_PERIOD = dt.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from mstrack import health, views
 
@@ -9,5 +9,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("site/", views.switch_site, name="switch-site"),
     path("admin/", admin.site.urls),
+    path("", include("monitoring.urls")),
+    path("api/", include("api.urls")),
 ]

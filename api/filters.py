@@ -1,0 +1,40 @@
+"""Query filters: by patient UUID and date range for records; by site, MRN and phenotype
+for patients."""
+
+from __future__ import annotations
+
+import django_filters
+
+from monitoring.models import MriScan, NflSample, Relapse, Visit
+from patients.models import Patient, TherapyCourse
+
+
+class PatientFilter(django_filters.FilterSet):
+    site = django_filters.CharFilter(field_name="site__code", help_text="Site code")
+
+    class Meta:
+        model = Patient
+        fields = ["site", "mrn", "phenotype", "source_system", "source_id"]
+
+
+def record_filter(record_model: type, date_field: str) -> type[django_filters.FilterSet]:
+    """patient=<UUID>, <date>_from / <date>_to (inclusive), source identifiers."""
+
+    class Meta:
+        model = record_model
+        fields = ["source_system", "source_id"]
+
+    attrs = {
+        "Meta": Meta,
+        "patient": django_filters.UUIDFilter(field_name="patient__public_id"),
+        f"{date_field}_from": django_filters.DateFilter(field_name=date_field, lookup_expr="gte"),
+        f"{date_field}_to": django_filters.DateFilter(field_name=date_field, lookup_expr="lte"),
+    }
+    return type(f"{record_model.__name__}Filter", (django_filters.FilterSet,), attrs)
+
+
+TherapyCourseFilter = record_filter(TherapyCourse, "start")
+VisitFilter = record_filter(Visit, "date")
+RelapseFilter = record_filter(Relapse, "onset")
+MriScanFilter = record_filter(MriScan, "date")
+NflSampleFilter = record_filter(NflSample, "date")

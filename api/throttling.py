@@ -1,0 +1,30 @@
+"""Rate limits: one bucket per integration token, one per signed-in user.
+
+The counters live in Django's cache (local memory unless CACHES says otherwise), so with
+several worker processes each keeps its own bucket.
+"""
+
+from __future__ import annotations
+
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+
+from api.auth import IntegrationUser
+
+
+class IntegrationRateThrottle(SimpleRateThrottle):
+    scope = "integration"
+
+    def get_cache_key(self, request: Request, view: object) -> str | None:
+        if not isinstance(request.user, IntegrationUser):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.token.prefix}
+
+
+class ClinicianRateThrottle(UserRateThrottle):
+    """Signed-in people (and anonymous callers, by address); tokens have their own bucket."""
+
+    def get_cache_key(self, request: Request, view: object) -> str | None:
+        if isinstance(request.user, IntegrationUser):
+            return None
+        return super().get_cache_key(request, view)

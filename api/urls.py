@@ -1,0 +1,20 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from api import views
+
+router = DefaultRouter()
+router.register("patients", views.PatientViewSet, basename="patient")
+router.register("therapy-courses", views.TherapyCourseViewSet, basename="therapycourse")
+router.register("visits", views.VisitViewSet, basename="visit")
+router.register("relapses", views.RelapseViewSet, basename="relapse")
+router.register("mri-scans", views.MriScanViewSet, basename="mriscan")
+router.register("nfl-samples", views.NflSampleViewSet, basename="nflsample")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+]
