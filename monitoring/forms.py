@@ -1,0 +1,67 @@
+"""Data-entry forms. Validation is the model's (`full_clean` names the field); the forms only
+choose widgets that make a wrong value hard to type."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from monitoring.clinical import thresholds as t
+from monitoring.models import MriScan, NflSample, Relapse, Visit
+from patients.models import TherapyCourse
+
+EDSS_CHOICES = [("", "choose…")] + [(f"{v:.1f}", f"{v:.1f}") for v in t.EDSS_VALUES]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class VisitForm(forms.ModelForm):
+    edss = forms.TypedChoiceField(label="EDSS", choices=EDSS_CHOICES, coerce=Decimal)
+
+    class Meta:
+        model = Visit
+        fields = ["date", "edss", "t25fw", "nhpt", "sdmt", "scheduled"]
+        widgets = {"date": DateInput(attrs={"autofocus": True})}
+
+
+class RelapseForm(forms.ModelForm):
+    class Meta:
+        model = Relapse
+        fields = ["onset", "end", "severity", "steroids", "confirmed_by_clinician"]
+        widgets = {"onset": DateInput(attrs={"autofocus": True}), "end": DateInput()}
+
+
+class MriScanForm(forms.ModelForm):
+    class Meta:
+        model = MriScan
+        fields = ["date", "new_t2", "gd_enhancing", "total_t2", "pbvc", "field_strength"]
+        widgets = {"date": DateInput(attrs={"autofocus": True})}
+
+
+class NflSampleForm(forms.ModelForm):
+    class Meta:
+        model = NflSample
+        fields = ["date", "matrix", "value", "assay", "lab", "lab_upper_limit", "z_score"]
+        widgets = {"date": DateInput(attrs={"autofocus": True})}
+
+
+class TherapyStartForm(forms.ModelForm):
+    class Meta:
+        model = TherapyCourse
+        fields = ["therapy", "start"]
+        widgets = {"start": DateInput()}
+
+
+class TherapyStopForm(forms.ModelForm):
+    class Meta:
+        model = TherapyCourse
+        fields = ["end", "stop_reason"]
+        widgets = {"end": DateInput(attrs={"autofocus": True})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["end"].required = True
+        self.fields["stop_reason"].required = True

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from monitoring import views
+
+urlpatterns = [
+    path("patients/", views.patient_list, name="patient-list"),
+    path("patients/<uuid:public_id>/", views.patient_detail, name="patient-detail"),
+    path("patients/<uuid:public_id>/new/<slug:kind>/", views.record_new, name="record-new"),
+    path(
+        "patients/<uuid:public_id>/therapy/<uuid:course_id>/stop/",
+        views.therapy_stop,
+        name="therapy-stop",
+    ),
+]

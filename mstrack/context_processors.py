@@ -1,0 +1,11 @@
+from django.http import HttpRequest
+
+from patients.models import Membership
+
+
+def sites(request: HttpRequest) -> dict:
+    """The site switcher: shown to users who belong to more than one site."""
+    if not request.user.is_authenticated:
+        return {}
+    memberships = list(Membership.objects.filter(user=request.user).select_related("site"))
+    return {"my_sites": [m.site for m in memberships], "active_site": request.session.get("site")}
