@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from monitoring.models import MriScan, NflSample, Relapse, Visit
+from monitoring.models import JcvTest, MriScan, NflSample, Relapse, Visit
 from patients.admin import ClinicalRecordAdmin
 
 
@@ -23,3 +23,8 @@ class MriScanAdmin(ClinicalRecordAdmin):
 @admin.register(NflSample)
 class NflSampleAdmin(ClinicalRecordAdmin):
     list_display = ["patient", "date", "matrix", "value", "assay", "lab", "in_error"]
+
+
+@admin.register(JcvTest)
+class JcvTestAdmin(ClinicalRecordAdmin):
+    list_display = ["patient", "date", "result", "index", "in_error"]

@@ -1,0 +1,436 @@
+"""A patient's treat-to-target status: read plain data, run the engine, store the result.
+
+`load()` reads the records of any number of patients in a fixed number of queries (one per
+table); `assess()` turns one patient's rows into engine dataclasses and runs every rule of
+`monitoring.clinical`; `status_row()` builds the stored `PatientStatus`. Nothing here decides
+a clinical question: the engine does, and this module only carries record ids beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from alerts.models import PatientStatus
+from monitoring.clinical import records as engine
+from monitoring.clinical.atrophy import BrainVolumeChange, brain_volume_change
+from monitoring.clinical.definitions import Definition, definition
+from monitoring.clinical.neda import NedaStatus, NedaWindow, neda_status
+from monitoring.clinical.nfl import NflStatus, assess_nfl
+from monitoring.clinical.progression import Compiled, Event, assess
+from monitoring.clinical.progression import Visit as EngineVisit
+from monitoring.clinical.rebaseline import add_months, rebaseline_date
+from monitoring.clinical.scores import FirstYearScores, first_year_scores
+from monitoring.models import JcvTest, MriScan, NflSample, Relapse, Visit
+from patients.models import Patient, TherapyCourse
+
+NATALIZUMAB = "natalizumab"
+
+
+# Engine records that also carry the public id of the row they came from, so that every
+# result can cite its evidence. The engine sees plain engine records.
+@dataclass(frozen=True, slots=True)
+class CourseRecord(engine.TherapyCourse):
+    pk: int = 0
+    public_id: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RelapseRecord(engine.Relapse):
+    public_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRecord(engine.MriScan):
+    public_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NflRecord(engine.NflSample):
+    public_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Dated:
+    """A visit or JCV test: what the overdue rules and evidence need of it."""
+
+    date: dt.date
+    public_id: str
+
+
+@dataclass(slots=True)
+class PatientRecords:
+    """One patient's records in use (entered-in-error ones left out), as read from the DB."""
+
+    patient_id: int
+    site_id: int
+    birth_date: dt.date
+    courses: list[CourseRecord] = field(default_factory=list)
+    visits: list[EngineVisit] = field(default_factory=list)
+    visit_ids: dict[dt.date, str] = field(default_factory=dict)
+    relapses: list[RelapseRecord] = field(default_factory=list)
+    scans: list[ScanRecord] = field(default_factory=list)
+    nfl: list[NflRecord] = field(default_factory=list)
+    jcv: list[Dated] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The settings an assessment depends on (defaults in `thresholds.py`)."""
+
+    definition: Definition
+    definition_json: dict[str, Any]  # stored beside every result; built once
+    compiled: Compiled
+    mri_overdue_months: int
+    edss_overdue_months: int
+    jcv_overdue_months: int
+    cdw_lookback_months: int
+    magnims_alert_points: int
+    rio_alert_points: int
+
+
+def config() -> Config:
+    return _config(
+        settings.ALERT_PROGRESSION_DEFINITION,
+        tuple(sorted(settings.ALERT_PROGRESSION_SETTINGS.items())),
+        settings.ALERT_MRI_OVERDUE_MONTHS,
+        settings.ALERT_EDSS_OVERDUE_MONTHS,
+        settings.ALERT_JCV_OVERDUE_MONTHS,
+        settings.ALERT_CDW_LOOKBACK_MONTHS,
+        settings.ALERT_MAGNIMS_POINTS,
+        settings.ALERT_RIO_POINTS,
+    )
+
+
+@lru_cache(maxsize=8)
+def _config(
+    name: str,
+    progression: tuple[tuple[str, Any], ...],
+    mri: int,
+    edss: int,
+    jcv: int,
+    lookback: int,
+    magnims: int,
+    rio: int,
+) -> Config:
+    # Compiling a definition is not free; settings change only in tests, so cache by value.
+    chosen = definition(name, **dict(progression))
+    return Config(
+        chosen, chosen.as_dict(), Compiled(chosen), mri, edss, jcv, lookback, magnims, rio
+    )
+
+
+def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, PatientRecords]:
+    """The records of these patients, in seven queries whatever their number.
+
+    With `lock` (inside a transaction) the patient rows are locked first, in id order, so
+    that evaluations of one patient run one after the other and each reads data committed
+    before it started; NO KEY UPDATE leaves record inserts (which take KEY SHARE) unblocked.
+    """
+    patients = Patient.objects.filter(pk__in=patient_ids).order_by("pk")
+    if lock:
+        patients = patients.select_for_update(no_key=True)
+    out = {
+        pk: PatientRecords(patient_id=pk, site_id=site_id, birth_date=birth)
+        for pk, site_id, birth in patients.values_list("pk", "site_id", "birth_date")
+    }
+    ids = list(out)
+    courses = TherapyCourse.objects.filter(patient_id__in=ids).values_list(
+        "patient_id",
+        "pk",
+        "public_id",
+        "therapy__code",
+        "therapy__name",
+        "therapy__therapy_class",
+        "start",
+        "end",
+    )
+    for patient_id, pk, public_id, code, name, therapy_class, start, end in courses:
+        out[patient_id].courses.append(
+            CourseRecord(name, therapy_class, start, end, pk, str(public_id), code)
+        )
+    visits = Visit.objects.filter(patient_id__in=ids).values_list(
+        "patient_id", "public_id", "date", "edss", "scheduled"
+    )
+    for patient_id, public_id, day, edss, scheduled in visits:
+        records = out[patient_id]
+        records.visits.append(EngineVisit(day, float(edss), scheduled))
+        records.visit_ids[day] = str(public_id)
+    relapses = Relapse.objects.filter(patient_id__in=ids).values_list(
+        "patient_id", "public_id", "onset"
+    )
+    for patient_id, public_id, onset in relapses:
+        out[patient_id].relapses.append(RelapseRecord(onset, str(public_id)))
+    scans = MriScan.objects.filter(patient_id__in=ids).values_list(
+        "patient_id", "public_id", "date", "new_t2", "gd_enhancing", "total_t2", "pbvc"
+    )
+    for patient_id, public_id, day, new_t2, gd, total_t2, pbvc in scans:
+        out[patient_id].scans.append(ScanRecord(day, new_t2, gd, total_t2, pbvc, str(public_id)))
+    samples = NflSample.objects.filter(patient_id__in=ids).values_list(
+        "patient_id", "public_id", "date", "matrix", "value", "assay", "lab_upper_limit", "z_score"
+    )
+    for patient_id, public_id, day, matrix, value, assay, upper, z in samples:
+        out[patient_id].nfl.append(NflRecord(day, matrix, value, assay, upper, z, str(public_id)))
+    tests = JcvTest.objects.filter(patient_id__in=ids).values_list(
+        "patient_id", "public_id", "date"
+    )
+    for patient_id, public_id, day in tests:
+        out[patient_id].jcv.append(Dated(day, str(public_id)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Everything the engine says about one patient on `as_of`, with the records behind it."""
+
+    records: PatientRecords
+    as_of: dt.date
+    config: Config
+    course: CourseRecord | None
+    rebaseline: dt.date | None
+    worsening: tuple[Event, ...]  # confirmed worsening (CDW) events, oldest first
+    neda: NedaStatus
+    scores: FirstYearScores | None
+    nfl: NflStatus | None
+    brain_volume: BrainVolumeChange
+    last_scan: ScanRecord | None
+    last_visit: Dated | None
+    last_jcv: Dated | None
+    mri_due: dt.date
+    edss_due: dt.date
+    jcv_due: dt.date | None
+
+    @property
+    def treatment_window(self) -> NedaWindow:
+        """The window therapy failure is judged in: since re-baseline on a therapy, else the
+        last 12 months."""
+        since = self.neda.since_rebaseline
+        return since if since is not None else self.neda.rolling_12_months
+
+    def recent_worsening(self) -> tuple[Event, ...]:
+        since = add_months(self.as_of, -self.config.cdw_lookback_months)
+        return tuple(e for e in self.worsening if e.onset.date >= since)
+
+    def visit_id(self, day: dt.date) -> str:
+        return self.records.visit_ids[day]
+
+    def scan_ids(self, days: Iterable[dt.date]) -> list[str]:
+        wanted = set(days)
+        return [s.public_id for s in self.records.scans if s.date in wanted]
+
+
+def current_course(courses: Sequence[CourseRecord], as_of: dt.date) -> CourseRecord | None:
+    """The latest-started course running on `as_of` (induction courses stay open, §7)."""
+    running = [c for c in courses if c.start <= as_of and (c.end is None or c.end >= as_of)]
+    return max(running, key=lambda c: (c.start, c.pk), default=None)
+
+
+def assess_patient(records: PatientRecords, *, as_of: dt.date, config: Config) -> Assessment:
+    d = config.definition
+    relapse_days = [r.onset for r in records.relapses]
+    events = assess(records.visits, relapse_days, d, config.compiled)
+    worsening = tuple(e for e in events if e.kind == "worsening")
+    course = current_course(records.courses, as_of)
+    history = engine.ClinicalHistory(
+        relapses=records.relapses,
+        worsenings=[engine.WorseningOnset(e.onset.date, e.cdw_type) for e in worsening],
+        edss_dates=[v.date for v in records.visits],
+        scans=records.scans,
+    )
+    dates = [v.date for v in records.visits] + [s.date for s in records.scans] + relapse_days
+    follow_up_start = min(dates, default=as_of)
+    last_scan = max(records.scans, key=lambda s: s.date, default=None)
+    last_visit_day = max(records.visit_ids, default=None)
+    last_visit = (
+        Dated(last_visit_day, records.visit_ids[last_visit_day]) if last_visit_day else None
+    )
+    last_jcv = max(records.jcv, key=lambda j: j.date, default=None)
+    jcv_due = None
+    if course is not None and course.code == NATALIZUMAB:
+        jcv_due = add_months(last_jcv.date, config.jcv_overdue_months) if last_jcv else course.start
+    return Assessment(
+        records=records,
+        as_of=as_of,
+        config=config,
+        course=course,
+        rebaseline=rebaseline_date(course) if course else None,
+        worsening=worsening,
+        neda=neda_status(history, as_of=as_of, follow_up_start=follow_up_start, course=course),
+        scores=(
+            first_year_scores(course, relapses=records.relapses, scans=records.scans, as_of=as_of)
+            if course
+            else None
+        ),
+        nfl=assess_nfl(records.nfl, birth_date=records.birth_date, as_of=as_of),
+        brain_volume=brain_volume_change(records.scans, start=None, end=as_of),
+        last_scan=last_scan,
+        last_visit=last_visit,
+        last_jcv=last_jcv,
+        # Without any MRI or EDSS on record the first one is due from the start of follow-up.
+        mri_due=(
+            add_months(last_scan.date, config.mri_overdue_months) if last_scan else follow_up_start
+        ),
+        edss_due=(
+            add_months(last_visit.date, config.edss_overdue_months)
+            if last_visit
+            else follow_up_start
+        ),
+        jcv_due=jcv_due,
+    )
+
+
+# --- Stored form -------------------------------------------------------------------------
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _ids(records: Iterable[object]) -> list[str]:
+    return [public_id_of(r) for r in records]
+
+
+def public_id_of(record: object) -> str:
+    """The public id of an engine record built by `load()`."""
+    public_id: str = record.public_id  # type: ignore[attr-defined]
+    return public_id
+
+
+def _id(record: object | None) -> str | None:
+    return None if record is None else public_id_of(record)
+
+
+def window_json(a: Assessment, w: NedaWindow) -> dict[str, Any]:
+    atrophy = w.atrophy
+    return {
+        "kind": str(w.kind),
+        "label": w.label,
+        "start": _iso(w.start),
+        "end": _iso(w.end),
+        "complete": w.complete,
+        "neda3": str(w.neda3),
+        "neda4": str(w.neda4),
+        "relapse": {"state": str(w.relapse.state), "relapses": _ids(w.relapse.relapses)},
+        "disability": {
+            "state": str(w.disability.state),
+            "worsening_onsets": [a.visit_id(x.onset) for x in w.disability.worsenings],
+        },
+        "mri": {"state": str(w.mri.state), "scans": _ids(w.mri.scans)},
+        "atrophy": {
+            "state": str(atrophy.neda4),
+            "pbvc_per_year": atrophy.pbvc_per_year,
+            "within_noise": atrophy.within_noise,
+            "scans": a.scan_ids(p.later for p in atrophy.pairs),
+        },
+        "reference_scan": _id(w.reference_scan),
+        "explanation": w.explanation,
+    }
+
+
+def event_json(a: Assessment, e: Event) -> dict[str, Any]:
+    pira = e.pira_confirmation
+    return {
+        "cdw_type": e.cdw_type,
+        "onset": {
+            "date": _iso(e.onset.date),
+            "edss": e.onset.value,
+            "visit": a.visit_id(e.onset.date),
+        },
+        "baseline": {
+            "date": _iso(e.baseline.date),
+            "edss": e.baseline.value,
+            "visit": a.visit_id(e.baseline.date),
+        },
+        "confirmation": {
+            "date": _iso(e.confirmation.date),
+            "visit": a.visit_id(e.confirmation.date),
+        },
+        "pira_confirmation": (
+            {"date": _iso(pira.date), "visit": a.visit_id(pira.date)} if pira else None
+        ),
+        "relapses": [r.isoformat() for r in e.relapses],
+        "sustained_days": e.sustained_days,
+    }
+
+
+def scores_json(s: FirstYearScores) -> dict[str, Any]:
+    return {
+        "start": _iso(s.start),
+        "end": _iso(s.end),
+        "complete": s.complete,
+        "magnims": {"points": s.magnims.points, "at_least": s.magnims.minimum_points},
+        "rio": {"points": s.rio.points, "at_least": s.rio.minimum_points},
+        "relapses": _ids(s.relapses),
+        "scans": _ids(s.scans),
+        "reference_scan": _id(s.reference_scan),
+        "closing_scan": _id(s.closing_scan),
+        "new_t2": s.new_t2,
+        "explanation": " ".join((s.explanation, s.magnims.explanation, s.rio.explanation)),
+    }
+
+
+def nfl_json(n: NflStatus) -> dict[str, Any]:
+    return {
+        "sample": _id(n.sample),
+        "date": _iso(n.sample.date),
+        "value": float(n.sample.value),
+        "elevated": n.elevated,
+        "upper_limit": n.upper_limit,
+        "limit_source": n.limit_source,
+        "rising": n.rising,
+        "previous": _id(n.previous),
+        "change_fraction": n.change_fraction,
+        "explanation": n.explanation,
+    }
+
+
+def brain_volume_json(a: Assessment, b: BrainVolumeChange) -> dict[str, Any]:
+    return {
+        "pbvc_per_year": b.pbvc_per_year,
+        "total_pbvc": b.total_pbvc,
+        "years": b.years,
+        "within_noise": b.within_noise,
+        "neda4": str(b.neda4),
+        "scans": a.scan_ids(p.later for p in b.pairs),
+        "explanation": b.explanation,
+    }
+
+
+def status_row(a: Assessment) -> PatientStatus:
+    """The `PatientStatus` of an assessment (not saved)."""
+    rolling = a.neda.rolling_12_months
+    neda: dict[str, Any] = {
+        "rolling_12_months": window_json(a, rolling),
+        "since_rebaseline": (
+            window_json(a, a.neda.since_rebaseline) if a.neda.since_rebaseline else None
+        ),
+        "calendar_years": [window_json(a, w) for w in a.neda.calendar_years],
+    }
+    return PatientStatus(
+        patient_id=a.records.patient_id,
+        as_of=a.as_of,
+        computed_at=timezone.now(),
+        definition=a.config.definition_json,
+        engine_version=a.config.definition.engine_version,
+        therapy_course_id=a.course.pk if a.course else None,
+        rebaseline_date=a.rebaseline,
+        neda3=str(rolling.neda3),
+        neda4=str(rolling.neda4),
+        neda=neda,
+        worsening=[event_json(a, e) for e in reversed(a.recent_worsening())],
+        scores=scores_json(a.scores) if a.scores else None,
+        magnims=a.scores.magnims.minimum_points if a.scores else None,
+        rio=a.scores.rio.minimum_points if a.scores else None,
+        nfl=nfl_json(a.nfl) if a.nfl else None,
+        brain_volume=brain_volume_json(a, a.brain_volume),
+        mri_due=a.mri_due,
+        edss_due=a.edss_due,
+        jcv_due=a.jcv_due,
+    )
