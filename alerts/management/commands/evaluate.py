@@ -1,0 +1,79 @@
+"""Evaluate patients now: `evaluate --all` (with a progress bar) or `evaluate <public id>…`.
+
+In this process by default; with `--queue` the batches go to the Celery workers (the nightly
+sweep's path) and the bar follows the statuses they store.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from tqdm import tqdm
+
+from alerts.evaluation import evaluate
+from alerts.models import PatientStatus
+from alerts.notifications import notify
+from alerts.tasks import SWEEP_PRIORITY, batches, evaluate_batch
+from patients.models import Patient
+
+
+class Command(BaseCommand):
+    help = "Recompute the treat-to-target status and alerts of some or all patients."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("patients", nargs="*", help="patient public ids")
+        parser.add_argument("--all", action="store_true", help="every patient")
+        parser.add_argument("--batch", type=int, default=None, help="patients per batch")
+        parser.add_argument(
+            "--queue", action="store_true", help="send the batches to the Celery workers"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        size = max(1, options["batch"] or settings.ALERT_SWEEP_BATCH)
+        if options["all"]:
+            work = batches(size)
+        elif options["patients"]:
+            ids = list(
+                Patient.objects.filter(public_id__in=options["patients"]).values_list(
+                    "pk", flat=True
+                )
+            )
+            if len(ids) != len(set(options["patients"])):
+                raise CommandError("unknown patient public id")
+            work = [ids[i : i + size] for i in range(0, len(ids), size)]
+        else:
+            raise CommandError("name patients by public id, or --all")
+        total = sum(map(len, work))
+        started = time.perf_counter()
+        if options["queue"]:
+            self._queue(work, total)
+            summary = ""
+        else:
+            raised = resolved = 0
+            with tqdm(total=total, unit="patient", desc="evaluate", file=self.stderr) as bar:
+                for batch in work:
+                    outcome = evaluate(batch)
+                    notify(outcome.to_notify)
+                    raised += len(outcome.raised)
+                    resolved += len(outcome.resolved)
+                    bar.update(len(batch))
+            summary = f"; {raised} alerts raised, {resolved} resolved"
+        seconds = time.perf_counter() - started
+        rate = total / seconds if seconds else 0
+        self.stdout.write(f"Evaluated {total} patients in {seconds:.1f} s ({rate:.0f}/s){summary}.")
+
+    def _queue(self, work: list[list[int]], total: int) -> None:
+        since = timezone.now()
+        for batch in work:
+            evaluate_batch.apply_async((batch,), priority=SWEEP_PRIORITY)
+        done = 0
+        with tqdm(total=total, unit="patient", desc="workers", file=self.stderr) as bar:
+            while done < total:
+                time.sleep(0.5)
+                now_done = PatientStatus.objects.filter(computed_at__gte=since).count()
+                bar.update(now_done - done)
+                done = now_done

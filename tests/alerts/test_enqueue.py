@@ -1,0 +1,80 @@
+"""A committed write enqueues its patient's evaluation; a broker failure never fails the
+write; the sweep evaluates everyone (eager Celery, and the real Redis dedupe key)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+from django.core.management import call_command
+
+from alerts import tasks
+from alerts.models import Alert, PatientStatus, Rule
+from monitoring.models import Relapse
+from tests.alerts.conftest import add, alerts, course
+from tests.conftest import require_redis
+from tests.factories import make_patient, relapse
+
+pytestmark = pytest.mark.django_db
+
+D = dt.date
+
+
+def test_commit_evaluates_the_patient(today, patient, django_capture_on_commit_callbacks):
+    course(patient)
+    with django_capture_on_commit_callbacks(execute=True):
+        add(relapse(patient, onset=D(2024, 2, 1)))
+    assert len(alerts(patient, Rule.RELAPSE_ON_THERAPY)) == 1
+    assert PatientStatus.objects.filter(patient=patient).exists()
+
+
+def test_broker_down_at_save_time(
+    today, patient, settings, caplog, django_capture_on_commit_callbacks
+):
+    course(patient)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
+        add(relapse(patient, onset=D(2024, 2, 1)))
+    assert Relapse.objects.filter(patient=patient).exists()  # the data is saved
+    assert "could not enqueue the evaluation" in caplog.text
+    assert Alert.objects.count() == 0
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    tasks.sweep.delay()  # the nightly sweep heals
+    assert len(alerts(patient, Rule.RELAPSE_ON_THERAPY)) == 1
+
+
+def test_sweep_covers_every_patient_in_batches(today, site_a, settings):
+    settings.ALERT_SWEEP_BATCH = 2
+    patients = [make_patient(site_a) for _ in range(5)]
+    assert tasks.sweep.delay().get() == 3
+    assert PatientStatus.objects.filter(patient__in=patients).count() == 5
+
+
+def test_evaluate_command(today, site_a, capsys):
+    patients = [make_patient(site_a) for _ in range(3)]
+    call_command("evaluate", "--all", "--batch", "2")
+    assert PatientStatus.objects.count() == 3
+    call_command("evaluate", str(patients[0].public_id))
+    assert "3 patients" in capsys.readouterr().out
+
+
+@pytest.mark.redis
+def test_one_pending_task_per_patient(settings, monkeypatch):
+    url = require_redis()
+    settings.REDIS_URL = url
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    published = []
+    monkeypatch.setattr(
+        tasks.evaluate_patient, "apply_async", lambda args, **kw: published.append(args)
+    )
+    tasks._release_pending(987654)
+    for _ in range(3):
+        tasks.enqueue(987654)
+    assert published == [(987654,)]
+    tasks._release_pending(987654)  # what the task does first
+    tasks.enqueue(987654)
+    assert published == [(987654,), (987654,)]
+    tasks._release_pending(987654)
