@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 import pytest
@@ -80,8 +81,8 @@ def test_malformed_json_is_400(nurse):
 
 
 def test_ten_megabyte_body_is_refused_without_a_500(nurse, patient):
-    body = '{"patient": "%s", "date": "2024-05-02", "edss": 2, "lab": "%s"}' % (
-        patient.public_id, "x" * 10 * 1024 * 1024)
+    body = json.dumps({"patient": str(patient.public_id), "date": "2024-05-02", "edss": 2,
+                       "lab": "x" * 10 * 1024 * 1024})
     response = nurse.generic("POST", "/api/v1/visits/", body, content_type="application/json")
     assert response.status_code == 413 and "larger than" in response.json()["detail"]
     bulk = nurse.generic("POST", "/api/v1/visits/bulk/", body, content_type="application/json")
