@@ -28,6 +28,18 @@ class Marker:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """A confirmed change drawn on its own measurements: the baseline level held from the
+    baseline visit to the confirmation, and the step at onset, labelled (RAW, PIRA, CDI)."""
+
+    baseline: tuple[dt.date, float]
+    onset: tuple[dt.date, float]
+    confirmation: dt.date
+    label: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
 class Axis:
     start: dt.date
     end: dt.date
@@ -90,6 +102,26 @@ def _markers(axis: Axis, markers: Sequence[Marker]) -> list[str]:
     return parts
 
 
+def _changes(axis: Axis, changes: Sequence[Change]) -> list[str]:
+    parts = []
+    for change in changes:
+        (b_day, b_value), (o_day, o_value) = change.baseline, change.onset
+        x0, x1, x2 = axis.x(b_day), axis.x(o_day), axis.x(change.confirmation)
+        y0, y1 = axis.y(b_value), axis.y(o_value)
+        title = (
+            f"{change.label}: baseline {b_day.isoformat()} ({b_value:g}), onset "
+            f"{o_day.isoformat()} ({o_value:g}), confirmed {change.confirmation.isoformat()}"
+        )
+        parts.append(
+            f'<g class="change {escape(change.kind)}"><title>{escape(title)}</title>'
+            f'<line class="baseline" x1="{x0:.1f}" x2="{x2:.1f}" y1="{y0:.1f}" y2="{y0:.1f}"/>'
+            f'<line class="step" x1="{x1:.1f}" x2="{x1:.1f}" y1="{y0:.1f}" y2="{y1:.1f}"/>'
+            f'<circle class="confirmation" cx="{x2:.1f}" cy="{y1:.1f}" r="6"/>'
+            f'<text x="{x1 + 4:.1f}" y="{min(y0, y1) - 6:.1f}">{escape(change.label)}</text></g>'
+        )
+    return parts
+
+
 def timeline(
     points: Sequence[tuple[dt.date, float]],
     *,
@@ -102,6 +134,7 @@ def timeline(
     unit: str = "",
     bands: Sequence[Band] = (),
     markers: Sequence[Marker] = (),
+    changes: Sequence[Change] = (),
     reference: float | None = None,
     reference_label: str = "",
 ) -> str:
@@ -116,6 +149,7 @@ def timeline(
             f'y="{y - 4:.1f}" text-anchor="end">{escape(reference_label)}</text>'
         )
     parts += _markers(axis, markers)
+    parts += _changes(axis, changes)
     if points:
         path = " ".join(f"{axis.x(day):.1f},{axis.y(value):.1f}" for day, value in points)
         parts.append(f'<polyline class="series" points="{path}"/>')

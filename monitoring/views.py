@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -14,10 +15,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from alerts.models import PatientStatus
 from monitoring import forms, plots
 from monitoring.clinical import progression
 from monitoring.clinical import thresholds as t
-from monitoring.clinical.definitions import PRESETS, definition
+from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
 from monitoring.clinical.rebaseline import add_months
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.actions import Actor, record_read, save_record
@@ -84,6 +86,61 @@ def _save_form(request: HttpRequest, patient: Patient, form: ModelForm, title: s
     )
 
 
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """A worsening or improvement event as the patient page shows it."""
+
+    kind: str
+    cdw_type: str | None
+    onset_date: dt.date
+    onset_value: float
+    baseline_date: dt.date
+    baseline_value: float
+    confirmation_date: dt.date
+    pira_date: dt.date | None
+    relapses: tuple[dt.date, ...]
+
+
+def _stored_events(status: PatientStatus) -> list[EventRow]:
+    day = dt.date.fromisoformat
+    return [
+        EventRow(
+            "worsening",
+            e["cdw_type"],
+            day(e["onset"]["date"]),
+            e["onset"]["edss"],
+            day(e["baseline"]["date"]),
+            e["baseline"]["edss"],
+            day(e["confirmation"]["date"]),
+            day(e["pira_confirmation"]["date"]) if e["pira_confirmation"] else None,
+            tuple(day(r) for r in e["relapses"]),
+        )
+        for e in status.worsening
+    ]
+
+
+def _computed_events(visits: list[Visit], relapses: list[Relapse], name: str) -> list[EventRow]:
+    events = progression.assess(
+        [progression.Visit(v.date, float(v.edss), v.scheduled) for v in visits],
+        [r.onset for r in relapses],
+        definition(name),
+    )
+    return [
+        EventRow(
+            e.kind,
+            e.cdw_type,
+            e.onset.date,
+            e.onset.value,
+            e.baseline.date,
+            e.baseline.value,
+            e.confirmation.date,
+            e.pira_confirmation.date if e.pira_confirmation else None,
+            e.relapses,
+        )
+        for e in events
+    ]
+
+
 @login_required
 def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     patient = _patient(request, public_id)
@@ -93,24 +150,43 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     scans = list(patient.mri_scans.order_by("date"))
     nfl = list(patient.nfl_samples.order_by("date"))
     courses = list(patient.therapy_courses.select_related("therapy").order_by("start"))
+    status = PatientStatus.objects.filter(patient=patient).first()
+    alerts = list(
+        patient.alerts.select_related("acknowledged_by", "resolved_by").order_by(
+            "state", "-raised_at"
+        )
+    )
     today = timezone.localdate()
-    chosen = request.GET.get("definition") or "muller2023"
+    stored = status.definition.get("name") if status else None
+    chosen = request.GET.get("definition") or stored or DEFAULT_PRESET
     if chosen not in PRESETS:
-        chosen = "muller2023"
-    events = progression.assess(
-        [progression.Visit(v.date, float(v.edss), v.scheduled) for v in visits],
-        [r.onset for r in relapses],
-        definition(chosen),
+        chosen = DEFAULT_PRESET
+    # Reads show the stored status; only another definition, asked for, is computed here.
+    if status is not None and chosen == stored:
+        events = _stored_events(status)
+    else:
+        events = _computed_events(visits, relapses, chosen)
+    changed = max(
+        (r.updated_at for r in [*visits, *relapses, *scans, *nfl, *courses]), default=None
     )
     context = {
         "patient": patient,
         "age": patient.age_on(today),
         "visits": visits,
-        "relapses": relapses,
-        "scans": scans,
-        "nfl": nfl,
         "courses": courses,
+        "status": status,
+        "status_windows": [
+            w
+            for w in (status.neda.get("rolling_12_months"), status.neda.get("since_rebaseline"))
+            if w
+        ]
+        + status.neda.get("calendar_years", [])[-3:][::-1]
+        if status
+        else [],
+        "recomputing": changed is not None and (status is None or status.computed_at < changed),
+        "alerts": alerts,
         "events": events,
+        "from_status": status is not None and chosen == stored,
         "definitions": list(PRESETS),
         "chosen": chosen,
         "plots": _plots(patient, visits, relapses, scans, nfl, courses, events, today),
@@ -125,7 +201,7 @@ def _plots(
     scans: list[MriScan],
     nfl: list[NflSample],
     courses: list[TherapyCourse],
-    events: tuple[progression.Event, ...],
+    events: list[EventRow],
     today: dt.date,
 ) -> dict[str, str]:
     dates = [v.date for v in visits] + [s.date for s in scans] + [n.date for n in nfl]
@@ -133,12 +209,6 @@ def _plots(
     start = dt.date(start.year, 1, 1)
     bands = [plots.Band(c.start, c.end or today, str(c.therapy)) for c in courses]
     markers = [plots.Marker(r.onset, "relapse", "relapse") for r in relapses]
-    markers += [
-        plots.Marker(e.onset.date, e.cdw_type or "CDW", (e.cdw_type or "undefined").lower())
-        if e.kind == "worsening"
-        else plots.Marker(e.onset.date, "CDI", "improvement")
-        for e in events
-    ]
     current = next((c for c in reversed(courses) if c.end is None), None)
     if current is not None:
         rebaseline = add_months(current.start, current.therapy.rebaseline_months)
@@ -150,6 +220,16 @@ def _plots(
     return {
         "edss": plots.timeline(
             [(v.date, float(v.edss)) for v in visits],
+            changes=[
+                plots.Change(
+                    (e.baseline_date, e.baseline_value),
+                    (e.onset_date, e.onset_value),
+                    e.confirmation_date,
+                    e.cdw_type or "CDI",
+                    (e.cdw_type or "improvement").lower(),
+                )
+                for e in events
+            ],
             title="EDSS",
             start=start,
             end=today,

@@ -12,5 +12,6 @@ urlpatterns = [
     path("site/", views.switch_site, name="switch-site"),
     path("admin/", admin.site.urls),
     path("", include("monitoring.urls")),
+    path("", include("alerts.urls")),
     path("api/", include("api.urls")),
 ]

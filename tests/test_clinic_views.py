@@ -156,7 +156,7 @@ def test_patient_page_shows_the_course_and_its_events(nurse_client, patient):
     response = nurse_client.get(f"/patients/{patient.public_id}/")
     assert response.status_code == 200
     events = response.context["events"]
-    assert [(e.kind, e.cdw_type, e.onset.date) for e in events] == [
+    assert [(e.kind, e.cdw_type, e.onset_date) for e in events] == [
         ("worsening", "PIRA", dt.date(2022, 7, 1))
     ]
     assert b"<svg" in response.content and b"PIRA" in response.content
