@@ -1,0 +1,143 @@
+"""The cohort dashboard and the alert inbox: scoped, sorted by concern, fixed query counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from alerts.models import Alert, PatientStatus
+from patients.models import AuditEvent, Therapy, TherapyCourse
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def _status(patient, neda3="met", course=None):
+    return PatientStatus.objects.create(
+        patient=patient,
+        as_of=timezone.localdate(),
+        computed_at=timezone.now(),
+        definition={"name": "muller2023"},
+        engine_version="test",
+        neda3=neda3,
+        neda4="unknown",
+        therapy_course=course,
+    )
+
+
+def _alert(patient, severity="high", rule="confirmed_pira", key="k", state="open"):
+    now = timezone.now()
+    return Alert.objects.create(
+        patient=patient,
+        rule=rule,
+        severity=severity,
+        evidence_key=key,
+        evidence={"visits": []},
+        explanation=f"{rule} for {patient.mrn}",
+        raised_at=now,
+        state=state,
+        resolved_at=now if state == "resolved" else None,
+        resolution_note="cleared" if state == "resolved" else "",
+    )
+
+
+@pytest.fixture
+def neuro_client(client, neurologist_a):
+    client.force_login(neurologist_a)
+    return client
+
+
+def test_dashboard_sorts_by_concern_and_hides_other_sites(neuro_client, site_a, site_b):
+    calm, lost, alarming, medium = (f.make_patient(site_a, mrn=m) for m in "ABCD")
+    _status(calm, "met")
+    _status(lost, "not_met")
+    _status(alarming, "met")
+    _status(medium, "unknown")
+    _alert(alarming, "high")
+    _alert(medium, "medium")
+    _alert(calm, "high", state="resolved")
+    other = f.make_patient(site_b, mrn="Z")
+    _alert(other, "high")
+    rows = list(neuro_client.get("/dashboard/").context["page"])
+    assert [p.mrn for p in rows] == ["C", "D", "B", "A"]
+
+
+def test_dashboard_filters_and_rates(neuro_client, site_a):
+    ocrelizumab = Therapy.objects.get(code="ocrelizumab")
+    fingolimod = Therapy.objects.get(code="fingolimod")
+    for index, (therapy, neda3) in enumerate(
+        [
+            (ocrelizumab, "met"),
+            (ocrelizumab, "met"),
+            (ocrelizumab, "not_met"),
+            (fingolimod, "not_met"),
+            (fingolimod, "unknown"),
+        ]
+    ):
+        patient = f.make_patient(site_a, mrn=f"P{index}")
+        course = TherapyCourse.objects.create(
+            patient=patient, therapy=therapy, start=dt.date(2022, 1, 1)
+        )
+        _status(patient, neda3, course)
+    page = neuro_client.get("/dashboard/")
+    rates = {
+        r["therapy"]: (r["rate"], r["met"], r["known"], r["unknown"]) for r in page.context["rates"]
+    }
+    assert rates == {"Ocrelizumab": (67, 2, 3, 0), "Fingolimod": (0, 0, 1, 1)}
+    only = neuro_client.get("/dashboard/", {"therapy": "fingolimod", "neda3": "unknown"})
+    assert [p.mrn for p in only.context["page"]] == ["P4"]
+
+
+def test_dashboard_and_inbox_queries_do_not_grow_with_rows(neuro_client, site_a):
+    def add(n):
+        for _ in range(n):
+            patient = f.make_patient(site_a)
+            _status(patient, "not_met")
+            _alert(patient, "high", key=f"k{patient.pk}")
+            _alert(patient, "low", rule="mri_overdue", key=f"o{patient.pk}")
+
+    add(2)
+    counts = {}
+    for url in ("/dashboard/", "/alerts/"):
+        with CaptureQueriesContext(connection) as few:
+            assert neuro_client.get(url).status_code == 200
+        counts[url] = len(few)
+    add(10)
+    for url in ("/dashboard/", "/alerts/"):
+        with CaptureQueriesContext(connection) as many:
+            neuro_client.get(url)
+        assert len(many) == counts[url], url
+
+
+def test_inbox_orders_by_severity_and_acknowledge_then_resolve(neuro_client, patient):
+    low = _alert(patient, "low", rule="mri_overdue", key="a")
+    high = _alert(patient, "high", key="b")
+    listed = list(neuro_client.get("/alerts/").context["page"])
+    assert listed == [high, low]
+    neuro_client.post(f"/alerts/{high.public_id}/acknowledge/", {"next": "/alerts/"})
+    high.refresh_from_db()
+    assert high.state == "acknowledged" and high.acknowledged_by.username == "neuro-a"
+    refused = neuro_client.post(
+        f"/alerts/{high.public_id}/resolve/", {"resolution_note": " "}, follow=True
+    )
+    assert b"say how the alert was dealt with" in refused.content
+    neuro_client.post(f"/alerts/{high.public_id}/resolve/", {"resolution_note": "therapy switched"})
+    high.refresh_from_db()
+    assert (high.state, high.resolution_note) == ("resolved", "therapy switched")
+    assert AuditEvent.objects.filter(model="alerts.alert").count() == 2
+    assert list(neuro_client.get("/alerts/").context["page"]) == [low]
+
+
+def test_nurse_cannot_resolve_and_other_site_cannot_touch(client, nurse_a, user_b, patient):
+    alert = _alert(patient)
+    client.force_login(nurse_a)
+    client.post(f"/alerts/{alert.public_id}/resolve/", {"resolution_note": "done"})
+    alert.refresh_from_db()
+    assert alert.state != "resolved"
+    client.force_login(user_b)
+    assert client.post(f"/alerts/{alert.public_id}/acknowledge/").status_code == 404
+    assert list(client.get("/alerts/").context["page"]) == []
