@@ -67,7 +67,7 @@ def _release_pending(patient_id: int) -> None:
 def enqueue(patient_id: int) -> None:
     """Ask for a patient's evaluation; call after commit. Never raises for the writer."""
     try:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
+        if evaluate_patient.app.conf.task_always_eager:  # no broker: run it here and now
             evaluate_patient.delay(patient_id)
             return
         if not _claim_pending(patient_id):

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from alerts import tasks
 from alerts.models import Alert, PatientStatus, Rule
 from monitoring.models import Relapse
+from mstrack.celery import app
 from tests.alerts.conftest import add, alerts, course
 from tests.conftest import require_redis
 from tests.factories import make_patient, relapse
@@ -30,18 +31,18 @@ def test_commit_evaluates_the_patient(today, patient, django_capture_on_commit_c
 
 
 def test_broker_down_at_save_time(
-    today, patient, settings, caplog, django_capture_on_commit_callbacks
+    today, patient, settings, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
     course(patient)
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
-    with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
-        add(relapse(patient, onset=D(2024, 2, 1)))
+    with monkeypatch.context() as broker_down:
+        broker_down.setitem(app.conf, "task_always_eager", False)
+        broker_down.setattr(settings, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing there
+        with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
+            add(relapse(patient, onset=D(2024, 2, 1)))
     assert Relapse.objects.filter(patient=patient).exists()  # the data is saved
     assert "could not enqueue the evaluation" in caplog.text
     assert Alert.objects.count() == 0
 
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     tasks.sweep.delay()  # the nightly sweep heals
     assert len(alerts(patient, Rule.RELAPSE_ON_THERAPY)) == 1
 
@@ -63,9 +64,7 @@ def test_evaluate_command(today, site_a, capsys):
 
 @pytest.mark.redis
 def test_one_pending_task_per_patient(settings, monkeypatch):
-    url = require_redis()
-    settings.REDIS_URL = url
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.REDIS_URL = require_redis()
     published = []
     monkeypatch.setattr(
         tasks.evaluate_patient, "apply_async", lambda args, **kw: published.append(args)
