@@ -204,7 +204,7 @@ class _Table:
             )
 
     def _csv_rows(self, text: str) -> list[list[str]]:
-        reader = csv.reader(io.StringIO(text))
+        reader = csv.reader(io.StringIO(text), strict=True)
         rows: list[list[str]] = []
         lines: list[int] = []
         try:
