@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-engine migrations-check clean
+.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-engine bench-alerts migrations-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ bench-seed: install
 
 bench-engine: install
 	$(PY) -m monitoring.clinical.bench
+
+# Alert workers on a seeded PostgreSQL (bench-seed) and REDIS_URL: sweep rate with 2 real
+# workers, and write-to-alert latency under a steady write load.
+bench-alerts: install
+	$(BENCH_ENV) $(PY) manage.py migrate --noinput
+	$(BENCH_ENV) $(PY) manage.py bench_alerts --workers $${WORKERS:-2} --rate $${RATE:-20} --seconds $${DURATION:-30}
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .hypothesis

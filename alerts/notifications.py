@@ -70,7 +70,7 @@ def _notify_patient(patient_id: int) -> bool:
         .values_list("email", flat=True)
     )
     if not recipients:
-        log.warning("no neurologist with an email at site %s for alerts", patient.site)
+        log.info("no neurologist with an email at site %s: alerts not emailed", patient.site)
         return False
     count = len(alerts)
     lines = [f"- [{a.get_rule_display()}] {a.explanation}" for a in alerts]

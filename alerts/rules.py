@@ -76,7 +76,8 @@ def _record(model: str, public_id: str, day: Any) -> dict[str, str]:
 
 
 def relapse_on_therapy(a: Assessment) -> list[Finding]:
-    """A relapse with onset on or after the current course's re-baseline date [§3]."""
+    """A relapse with onset on or after the current course's re-baseline date, within the
+    look-back [§3]."""
     course, rebaseline = a.course, a.rebaseline
     if course is None or rebaseline is None:
         return []
@@ -97,19 +98,21 @@ def relapse_on_therapy(a: Assessment) -> list[Finding]:
             ),
         )
         for r in a.records.relapses
-        if rebaseline <= r.onset <= a.as_of
+        if max(rebaseline, a.lookback_start) <= r.onset <= a.as_of
     ]
 
 
 def mri_activity_on_therapy(a: Assessment) -> list[Finding]:
     """Each active scan (Gd-enhancing or new/enlarging T2) after the re-baseline reference
-    scan, as the NEDA since-re-baseline MRI component found it [§3]."""
+    scan, as the NEDA since-re-baseline MRI component found it, within the look-back [§3]."""
     course, window = a.course, a.neda.since_rebaseline
     if course is None or window is None or window.mri.state is not State.NOT_MET:
         return []
     reference = window.reference_scan
     findings = []
     for scan in window.mri.scans:
+        if scan.date < a.lookback_start:
+            continue
         public_id = public_id_of(scan)
         findings.append(
             Finding(

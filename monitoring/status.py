@@ -91,7 +91,7 @@ class Config:
     mri_overdue_months: int
     edss_overdue_months: int
     jcv_overdue_months: int
-    cdw_lookback_months: int
+    lookback_months: int
     magnims_alert_points: int
     rio_alert_points: int
 
@@ -103,7 +103,7 @@ def config() -> Config:
         settings.ALERT_MRI_OVERDUE_MONTHS,
         settings.ALERT_EDSS_OVERDUE_MONTHS,
         settings.ALERT_JCV_OVERDUE_MONTHS,
-        settings.ALERT_CDW_LOOKBACK_MONTHS,
+        settings.ALERT_LOOKBACK_MONTHS,
         settings.ALERT_MAGNIMS_POINTS,
         settings.ALERT_RIO_POINTS,
     )
@@ -214,9 +214,13 @@ class Assessment:
         since = self.neda.since_rebaseline
         return since if since is not None else self.neda.rolling_12_months
 
+    @property
+    def lookback_start(self) -> dt.date:
+        """Events before this day are history: they raise no alert."""
+        return add_months(self.as_of, -self.config.lookback_months)
+
     def recent_worsening(self) -> tuple[Event, ...]:
-        since = add_months(self.as_of, -self.config.cdw_lookback_months)
-        return tuple(e for e in self.worsening if e.onset.date >= since)
+        return tuple(e for e in self.worsening if e.onset.date >= self.lookback_start)
 
     def visit_id(self, day: dt.date) -> str:
         return self.records.visit_ids[day]

@@ -180,9 +180,7 @@ ALERT_EDSS_OVERDUE_MONTHS = int(
     os.environ.get("ALERT_EDSS_OVERDUE_MONTHS", _t.EDSS_OVERDUE_MONTHS)
 )
 ALERT_JCV_OVERDUE_MONTHS = int(os.environ.get("ALERT_JCV_OVERDUE_MONTHS", _t.JCV_OVERDUE_MONTHS))
-ALERT_CDW_LOOKBACK_MONTHS = int(
-    os.environ.get("ALERT_CDW_LOOKBACK_MONTHS", _t.CDW_ALERT_LOOKBACK_MONTHS)
-)
+ALERT_LOOKBACK_MONTHS = int(os.environ.get("ALERT_LOOKBACK_MONTHS", _t.ALERT_LOOKBACK_MONTHS))
 ALERT_MAGNIMS_POINTS = int(os.environ.get("ALERT_MAGNIMS_POINTS", _t.MAGNIMS_ALERT_POINTS))
 ALERT_RIO_POINTS = int(os.environ.get("ALERT_RIO_POINTS", _t.RIO_ALERT_POINTS))
 # One email per patient per this many minutes at most; later alerts wait and are grouped.

@@ -99,6 +99,6 @@ JCV_OVERDUE_MONTHS = 6  # natalizumab JCV serology
 # --- Alerts [§3, §4] -------------------------------------------------------------------
 MAGNIMS_ALERT_POINTS = 1  # Sormani 2016: MAGNIMS >= 1 in the first year (27 % 3-year failure)
 RIO_ALERT_POINTS = RIO_HIGH_RISK  # modified Rio >= 2 is high risk
-# A confirmed worsening raises an alert when its onset lies within this many months of today
-# (and, on a therapy, after its re-baseline): older events are history, not news.
-CDW_ALERT_LOOKBACK_MONTHS = 24
+# An event (relapse, active scan, confirmed worsening) raises an alert when it lies within this
+# many months of today: older events are history, not news, on a first evaluation.
+ALERT_LOOKBACK_MONTHS = 24

@@ -165,7 +165,7 @@ def test_old_worsening_is_history_not_an_alert(today, patient):
 
 
 def test_worsening_setting_changes_the_lookback(today, patient, settings):
-    settings.ALERT_CDW_LOOKBACK_MONTHS = 72
+    settings.ALERT_LOOKBACK_MONTHS = 72
     visits(patient, (D(2019, 9, 1), "2.0"), (D(2020, 3, 1), "3.0"), (D(2020, 6, 1), "3.0"))
     run(patient)
     assert len(alerts(patient, Rule.CONFIRMED_PIRA)) == 1
