@@ -143,7 +143,13 @@ class AuditedViewSet(
         ),
         responses={
             201: inline_serializer("BulkResponse", {"results": s.BulkResultSerializer(many=True)}),
-            400: inline_serializer("BulkErrors", {"errors": s.BulkErrorSerializer(many=True)}),
+            400: inline_serializer(
+                "BulkErrors",
+                {
+                    "errors": s.BulkErrorSerializer(many=True, required=False),
+                    "records": serializers.ListField(child=serializers.CharField(), required=False),
+                },
+            ),
         },
         description=f"Up to {BULK_LIMIT} records (`records`, each as for POST) in one "
         "transaction: all are saved or, if any is refused, none; errors give each refused "
