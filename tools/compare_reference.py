@@ -55,7 +55,7 @@ def _edss_walk(rng: random.Random, n: int, days: list[int], rel: list[int]) -> l
             if 0 <= d - r <= 120:
                 bump = max(bump, rng.choice([1, 2, 3]))
         noise = rng.choice([0, 0, 0, 0, 1, -1, 2, -2])
-        i = int(round(level)) + noise + int(bump)
+        i = round(level) + noise + int(bump)
         out.append(EDSS_STEPS[max(0, min(19, i))])
     return out
 
@@ -71,8 +71,9 @@ def _sdmt_walk(rng: random.Random, days: list[int], rel: list[int]) -> list[floa
     return out
 
 
-def _timed_walk(rng: random.Random, days: list[int], rel: list[int], lo: float,
-                hi: float) -> list[float]:
+def _timed_walk(
+    rng: random.Random, days: list[int], rel: list[int], lo: float, hi: float
+) -> list[float]:
     level = rng.uniform(lo, hi)
     drift = rng.choice([1.0, 1.0, 1.01, 1.03, 0.99])
     out = []
@@ -128,6 +129,7 @@ def make_cohort(n: int, seed: int, outcome: str) -> Cohort:
 
 # --- running both sides -------------------------------------------------------------------
 
+
 def _fmt(x: object) -> str:
     if x is None:
         return ""
@@ -151,15 +153,17 @@ def engine_events(cohort: Cohort, d: Definition) -> dict[str, list[Key]]:
         for e in evs:
             confs = {c.period_days: c.visit.date.isoformat() for c in e.confirmations}
             piras = {c.period_days: c.visit.date.isoformat() for c in e.pira_confirmations}
-            keys.append((
-                "CDW" if e.kind == "worsening" else "CDI",
-                e.cdw_type or "",
-                e.onset.date.isoformat(),
-                float(e.onset.value),
-                e.baseline.date.isoformat(),
-                tuple(confs.get(m, "") for m in d.confirm_days),
-                tuple(piras.get(m, "") for m in d.confirm_days),
-            ))
+            keys.append(
+                (
+                    "CDW" if e.kind == "worsening" else "CDI",
+                    e.cdw_type or "",
+                    e.onset.date.isoformat(),
+                    float(e.onset.value),
+                    e.baseline.date.isoformat(),
+                    tuple(confs.get(m, "") for m in d.confirm_days),
+                    tuple(piras.get(m, "") for m in d.confirm_days),
+                )
+            )
         out[pid] = keys
     return out
 
@@ -196,12 +200,11 @@ def patched_reference():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_loader("pymsprog_fixed", loader=None)
     assert spec is not None
     module = types.ModuleType(spec.name)
-    exec(compile(fixed, "pymsprog_fixed", "exec"), module.__dict__)  # noqa: S102
+    exec(compile(fixed, "pymsprog_fixed", "exec"), module.__dict__)
     return module
 
 
-def _reference_call(cohort: Cohort, kwargs: dict[str, object],
-                    patched: bool = False):  # type: ignore[no-untyped-def]
+def _reference_call(cohort: Cohort, kwargs: dict[str, object], patched: bool = False):  # type: ignore[no-untyped-def]
     import pandas as pd
     import pymsprog
 
@@ -218,15 +221,24 @@ def _reference_call(cohort: Cohort, kwargs: dict[str, object],
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _, results = module.MSprog(
-            data, subj_col="id", value_col="value", date_col="date", relapse=relapse,
-            validconf_col="c", include_dates=True, include_value=True, verbose=0,
+            data,
+            subj_col="id",
+            value_col="value",
+            date_col="date",
+            relapse=relapse,
+            validconf_col="c",
+            include_dates=True,
+            include_value=True,
+            verbose=0,
             **kwargs,
         )
     return results
 
 
 def reference_events(
-    cohort: Cohort, d: Definition, delta_fun: Callable[[float], float] | None,
+    cohort: Cohort,
+    d: Definition,
+    delta_fun: Callable[[float], float] | None,
     patched: bool = False,
 ) -> tuple[dict[str, list[Key]], dict[str, str]]:
     """Events per patient, and patients on which the reference raised (with the error)."""
@@ -236,31 +248,34 @@ def reference_events(
     crashed: dict[str, str] = {}
     try:
         frames = [_reference_call(cohort, kwargs, patched)]
-    except Exception:  # noqa: BLE001 - the reference's own bugs are what we look for
+    except Exception:
         frames = []
         for pid, pat in cohort.items():
             try:
                 frames.append(_reference_call({pid: pat}, kwargs, patched))
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 crashed[pid] = f"{type(e).__name__}: {e}"
     out: dict[str, list[Key]] = {pid: [] for pid in cohort}
     for results in frames:
         for row in results.to_dict("records"):
             if not row["event_type"]:
                 continue
-            out[str(row["id"])].append((
-                row["event_type"],
-                row.get("CDW_type", "") or "",
-                _fmt(row["date"]),
-                float(row["value"]),
-                _fmt(row["bl_date"]),
-                tuple(_fmt(row.get(f"conf{m}_date")) for m in d.confirm_days),
-                tuple(_fmt(row.get(f"PIRA_conf{m}_date")) for m in d.confirm_days),
-            ))
+            out[str(row["id"])].append(
+                (
+                    row["event_type"],
+                    row.get("CDW_type", "") or "",
+                    _fmt(row["date"]),
+                    float(row["value"]),
+                    _fmt(row["bl_date"]),
+                    tuple(_fmt(row.get(f"conf{m}_date")) for m in d.confirm_days),
+                    tuple(_fmt(row.get(f"PIRA_conf{m}_date")) for m in d.confirm_days),
+                )
+            )
     return out, crashed
 
 
 # --- settings -----------------------------------------------------------------------------
+
 
 def _timed_delta(b: float) -> float:
     # The engine compares percentages with a 1e-9 slack (23.5 -> 28.2 is +20 %, spec §2.1);
@@ -276,18 +291,32 @@ def settings() -> dict[str, tuple[Definition, str]]:
         a = {k: v for k, v in args.items() if k != "value_col"}
         out[name] = (from_msprog_arguments(a), "")
     base = definition()
-    for preset in ("muller2023", "muller2023-strict", "kappos2020", "cagol2022", "muller2025",
-                   "portaccio2025"):
+    for preset in (
+        "muller2023",
+        "muller2023-strict",
+        "kappos2020",
+        "cagol2022",
+        "muller2025",
+        "portaccio2025",
+    ):
         out[f"def-{preset}"] = (definition(preset), "")
         out[f"def-{preset}-fixed-rebl"] = (
-            definition(preset, baseline="fixed", relapse_rebaseline=True), ""
+            definition(preset, baseline="fixed", relapse_rebaseline=True),
+            "",
         )
     for bl in ("fixed", "roving", "roving-improvement", "roving-worsening"):
-        for ev in ("multiple", "first-worsening", "first-improvement", "first", "first-pira",
-                   "first-raw"):
+        for ev in (
+            "multiple",
+            "first-worsening",
+            "first-improvement",
+            "first",
+            "first-pira",
+            "first-raw",
+        ):
             out[f"{bl}-{ev}"] = (replace(base, baseline=bl, events=ev), "")
             out[f"{bl}-{ev}-rebl"] = (
-                replace(base, baseline=bl, events=ev, relapse_rebaseline=True), ""
+                replace(base, baseline=bl, events=ev, relapse_rebaseline=True),
+                "",
             )
             bug = (
                 "reference crash §2.9 (skipped event, several periods)"
@@ -295,18 +324,26 @@ def settings() -> dict[str, tuple[Definition, str]]:
                 else ""
             )
             out[f"{bl}-{ev}-conf84+168"] = (
-                replace(base, baseline=bl, events=ev, confirm_days=(84, 168),
-                        confirm_tolerance=(0, float("inf"))),
+                replace(
+                    base,
+                    baseline=bl,
+                    events=ev,
+                    confirm_days=(84, 168),
+                    confirm_tolerance=(0, float("inf")),
+                ),
                 bug,
             )
     out["conf84+168-tol7"] = (replace(base, confirm_days=(84, 168), confirm_tolerance=(7, 7)), "")
     out["conf84-tol30"] = (replace(base, confirm_tolerance=(30, 30)), "")
-    out["conf168-inf"] = (replace(base, confirm_days=(168,), confirm_tolerance=(0, float("inf"))),
-                          "")
+    out["conf168-inf"] = (
+        replace(base, confirm_days=(168,), confirm_tolerance=(0, float("inf"))),
+        "",
+    )
     out["sust168"] = (replace(base, require_sustained_days=168), "")
     out["sust-inf"] = (replace(base, require_sustained_days=float("inf")), "")
     out["sust168-fixed-first"] = (
-        replace(base, require_sustained_days=168, baseline="fixed", events="first"), ""
+        replace(base, require_sustained_days=168, baseline="fixed", events="first"),
+        "",
     )
     out["sust168-conf84+168"] = (
         replace(base, require_sustained_days=168, confirm_days=(84, 168)),
@@ -314,27 +351,36 @@ def settings() -> dict[str, tuple[Definition, str]]:
     )
     out["no-intermediate"] = (replace(base, check_intermediate=False), "")
     out["no-intermediate-sust168"] = (
-        replace(base, check_intermediate=False, require_sustained_days=168), ""
+        replace(base, check_intermediate=False, require_sustained_days=168),
+        "",
     )
     out["proceed-onset"] = (replace(base, proceed_from="onset"), "")
     out["proceed-onset-fixed"] = (replace(base, proceed_from="onset", baseline="fixed"), "")
     out["relapse-windows"] = (
-        replace(base, relapse_to_baseline=(60, 10), relapse_to_event=(14, 0),
-                relapse_to_confirmation=(45, 7), raw_window=(120, 30)),
+        replace(
+            base,
+            relapse_to_baseline=(60, 10),
+            relapse_to_event=(14, 0),
+            relapse_to_confirmation=(45, 7),
+            raw_window=(120, 30),
+        ),
         "",
     )
     for outcome in ("edss", "sdmt", "t25fw", "nhpt"):
         for sub in ("event", "improvement", "worsening"):
             bug = (
                 "reference sub-threshold re-baseline ignores SDMT's direction (§2.9)"
-                if outcome == "sdmt" else ""
+                if outcome == "sdmt"
+                else ""
             )
             out[f"{outcome}-sub-{sub}"] = (
-                replace(base, outcome=outcome, sub_threshold_rebaseline=sub), bug
+                replace(base, outcome=outcome, sub_threshold_rebaseline=sub),
+                bug,
             )
         out[f"{outcome}-default"] = (replace(base, outcome=outcome), "")
         out[f"{outcome}-fixed-first-worsening"] = (
-            replace(base, outcome=outcome, baseline="fixed", events="first-worsening"), ""
+            replace(base, outcome=outcome, baseline="fixed", events="first-worsening"),
+            "",
         )
         out[f"{outcome}-kappos-fixed-rebl"] = (
             definition("kappos2020", outcome=outcome, baseline="fixed", relapse_rebaseline=True),
@@ -343,13 +389,14 @@ def settings() -> dict[str, tuple[Definition, str]]:
     return out
 
 
-def compare(name: str, d: Definition, expected_bug: str, patients: int, seed: int,
-            show: int) -> dict[str, object]:
+def compare(
+    name: str, d: Definition, expected_bug: str, patients: int, seed: int, show: int
+) -> dict[str, object]:
     cohort = make_cohort(patients, seed, d.outcome)
     delta_fun = _timed_delta if d.outcome in ("t25fw", "nhpt") else None
     try:
         ref, crashed = reference_events(cohort, d, delta_fun)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return {"name": name, "error": traceback.format_exc()}
     mine = engine_events(cohort, d)
     differing = [p for p in cohort if p not in crashed and ref[p] != mine[p]]
@@ -387,7 +434,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--show", type=int, default=5, help="differing patients printed")
     args = parser.parse_args(list(argv) if argv is not None else None)
     chosen = {
-        k: v for k, v in settings().items()
+        k: v
+        for k, v in settings().items()
         if not args.only or any(k.startswith(o) for o in args.only)
     }
     jobs = [
@@ -409,23 +457,30 @@ def main(argv: Iterable[str] | None = None) -> int:
             note = (
                 f"  [{r['bug']}; with it fixed in the reference: "
                 f"{r['patched_identical']}/{args.patients} identical]"
-                if r["bug"] else ""
+                if r["bug"]
+                else ""
             )
             crash = (
                 f", reference crashed on {r['crashed']} ({r['crash_example']})"
-                if r["crashed"] else ""
+                if r["crashed"]
+                else ""
             )
-            print(f"{r['name']:<44} {same:>6}/{compared:<6} {pct:7.3f} %  "
-                  f"{r['events']} events{crash}{note}", flush=True)
+            print(
+                f"{r['name']:<44} {same:>6}/{compared:<6} {pct:7.3f} %  "
+                f"{r['events']} events{crash}{note}",
+                flush=True,
+            )
             for line in r["details"]:  # type: ignore[attr-defined]
                 print(line)
             if (same != compared and not r["bug"]) or (
                 r["bug"] and r["patched_identical"] != args.patients
             ):
                 failures += 1
-    print(f"TOTAL {total_same}/{total_p} patient-settings identical "
-          f"({100.0 * total_same / max(total_p, 1):.4f} %) over {len(jobs)} settings; "
-          f"{failures} settings with unexpected differences")
+    print(
+        f"TOTAL {total_same}/{total_p} patient-settings identical "
+        f"({100.0 * total_same / max(total_p, 1):.4f} %) over {len(jobs)} settings; "
+        f"{failures} settings with unexpected differences"
+    )
     return 1 if failures else 0
 
 

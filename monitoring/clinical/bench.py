@@ -49,7 +49,7 @@ def cohort(patients: int, seed: int = 20240601, visits: int = 17) -> list[Patien
         for d in days:
             level += drift + rng.gauss(0, 0.2)
             bump = 2 if any(0 <= d - r <= 90 for r in rel) else 0
-            i = int(round(level)) + rng.choice((0, 0, 0, 1, -1)) + bump
+            i = round(level) + rng.choice((0, 0, 0, 1, -1)) + bump
             values.append(EDSS_STEPS[max(0, min(19, i))])
         confirmable = [rng.random() > 0.05 for _ in days] if rng.random() < 0.2 else None
         out.append((days, values, confirmable, rel))
@@ -133,14 +133,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     a = p.parse_args(argv)
     if a.command:
-        how = "manage.py progression" if a.manage else "python -m monitoring.clinical.progression_cli"
+        how = (
+            "manage.py progression" if a.manage else "python -m monitoring.clinical.progression_cli"
+        )
         wall, cpu = bench_command(a.command, a.manage, a.repeat)
-        print(f"whole command ({how}), {a.command} patients: "
-              f"{cpu:.1f} µs/patient CPU, {wall:.1f} µs/patient wall")
+        print(
+            f"whole command ({how}), {a.command} patients: "
+            f"{cpu:.1f} µs/patient CPU, {wall:.1f} µs/patient wall"
+        )
     else:
         wall, cpu = bench_engine(a.patients, a.repeat)
-        print(f"engine alone, {a.patients} patients: "
-              f"{cpu:.1f} µs/patient CPU, {wall:.1f} µs/patient wall")
+        print(
+            f"engine alone, {a.patients} patients: "
+            f"{cpu:.1f} µs/patient CPU, {wall:.1f} µs/patient wall"
+        )
     return 0
 
 

@@ -31,10 +31,18 @@ ProceedFrom = Literal["first-confirmation", "onset"]
 
 OUTCOMES: tuple[Outcome, ...] = ("edss", "t25fw", "nhpt", "sdmt")
 BASELINES: tuple[BaselineScheme, ...] = (
-    "fixed", "roving", "roving-improvement", "roving-worsening"
+    "fixed",
+    "roving",
+    "roving-improvement",
+    "roving-worsening",
 )
 EVENTS_MODES: tuple[EventsMode, ...] = (
-    "multiple", "first-worsening", "first-improvement", "first", "first-pira", "first-raw"
+    "multiple",
+    "first-worsening",
+    "first-improvement",
+    "first",
+    "first-pira",
+    "first-raw",
 )
 SUB_THRESHOLDS: tuple[SubThreshold, ...] = ("none", "event", "improvement", "worsening")
 
@@ -89,7 +97,9 @@ class RelapseIndependence:
                 start_anchor, start_before = opened
                 same = start_anchor == anchor
                 if not same or after > -start_before:
-                    out.append(RelapseFreeInterval(start_anchor, start_before, anchor, float(after)))
+                    out.append(
+                        RelapseFreeInterval(start_anchor, start_before, anchor, float(after))
+                    )
         return tuple(out)
 
 

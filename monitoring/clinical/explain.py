@@ -8,8 +8,12 @@ from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import Definition, RelapseFreeInterval
 from monitoring.clinical.progression import Event
 
-_NAMES = {"edss": "EDSS", "t25fw": "timed 25-foot walk", "nhpt": "nine-hole peg test",
-          "sdmt": "SDMT"}
+_NAMES = {
+    "edss": "EDSS",
+    "t25fw": "timed 25-foot walk",
+    "nhpt": "nine-hole peg test",
+    "sdmt": "SDMT",
+}
 
 
 def _days(x: float) -> str:
@@ -65,8 +69,7 @@ def _window_text(d: Definition) -> str:
     parts = []
     for days in d.confirm_days:
         lo = _days(max(days - left, 0))
-        span = (f"{lo} days or more" if math.isinf(right)
-                else f"{lo} to {_days(days + right)} days")
+        span = f"{lo} days or more" if math.isinf(right) else f"{lo} to {_days(days + right)} days"
         parts.append(f"{days} days (a visit {span} after onset)")
     return " or ".join(parts)
 
@@ -83,10 +86,15 @@ def explain_definition(d: Definition) -> str:
     if d.baseline == "fixed":
         base = "The baseline is the first visit and does not move"
     else:
-        after = {"roving": "every confirmed event",
-                 "roving-improvement": "every confirmed improvement",
-                 "roving-worsening": "every confirmed worsening"}[d.baseline]
-        base = f"The baseline starts at the first visit and moves to the confirmation visit after {after}"
+        after = {
+            "roving": "every confirmed event",
+            "roving-improvement": "every confirmed improvement",
+            "roving-worsening": "every confirmed worsening",
+        }[d.baseline]
+        base = (
+            "The baseline starts at the first visit and moves to the confirmation visit "
+            f"after {after}"
+        )
     lines.append(
         f"{base}; a visit less than {_plural(rb_after)} after a relapse onset cannot be a "
         "baseline (the next visit is taken)."
@@ -97,10 +105,8 @@ def explain_definition(d: Definition) -> str:
             "allowed visit after the relapse."
         )
     if d.sub_threshold_rebaseline != "none":
-        lines.append(
-            f"A confirmed {d.sub_threshold_rebaseline if d.sub_threshold_rebaseline != 'event' else 'change'}"
-            " smaller than the minimum change also moves the baseline."
-        )
+        kind = {"event": "change"}.get(d.sub_threshold_rebaseline, d.sub_threshold_rebaseline)
+        lines.append(f"A confirmed {kind} smaller than the minimum change also moves the baseline.")
     every = " and at every visit in between" if d.check_intermediate else ""
     lines.append(
         f"Confirmed: the change is still present at the first confirmation visit at "
@@ -109,9 +115,12 @@ def explain_definition(d: Definition) -> str:
         "an event."
     )
     if d.require_sustained_days:
-        how = ("until the end of follow-up" if math.isinf(d.require_sustained_days)
-               else f"for {_plural(d.require_sustained_days)} after onset "
-               "(or to the last visit, if follow-up is shorter)")
+        how = (
+            "until the end of follow-up"
+            if math.isinf(d.require_sustained_days)
+            else f"for {_plural(d.require_sustained_days)} after onset "
+            "(or to the last visit, if follow-up is shorter)"
+        )
         lines.append(f"Sustained: an event is kept only if the change holds {how}.")
     mode = {
         "multiple": "all confirmed events, in order",

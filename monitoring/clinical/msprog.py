@@ -37,9 +37,21 @@ _PROCEED_FROM = {v: k for k, v in _PROCEED_TO.items()}
 
 # Arguments that only say how the reference reads its input or prints its output.
 _IGNORED = {
-    "subj_col", "value_col", "date_col", "relapse", "rsubj_col", "rdate_col", "validconf_col",
-    "include_dates", "include_value", "include_stable", "return_unconfirmed", "verbose",
-    "RAW_PIRA", "date_format", "subjects",
+    "subj_col",
+    "value_col",
+    "date_col",
+    "relapse",
+    "rsubj_col",
+    "rdate_col",
+    "validconf_col",
+    "include_dates",
+    "include_value",
+    "include_stable",
+    "return_unconfirmed",
+    "verbose",
+    "RAW_PIRA",
+    "date_format",
+    "subjects",
 }
 _UNSUPPORTED_DEFAULTS: dict[str, object] = {
     "skip_local_extrema": "none",
@@ -91,11 +103,27 @@ def from_msprog_arguments(args: Mapping[str, object]) -> Definition:
             confirmation=_span(ri_map["conf"]),
             reference_visit=ri_map.get("prec_type", "baseline"),
         )
-    known = set(_IGNORED) | set(_UNSUPPORTED_DEFAULTS) | {
-        "outcome", "event", "baseline", "proceed_from", "sub_threshold_rebl", "relapse_rebl",
-        "conf_days", "conf_tol_days", "require_sust_days", "check_intermediate",
-        "relapse_to_bl", "relapse_to_event", "relapse_to_conf", "relapse_assoc", "relapse_indep",
-    }
+    known = (
+        set(_IGNORED)
+        | set(_UNSUPPORTED_DEFAULTS)
+        | {
+            "outcome",
+            "event",
+            "baseline",
+            "proceed_from",
+            "sub_threshold_rebl",
+            "relapse_rebl",
+            "conf_days",
+            "conf_tol_days",
+            "require_sust_days",
+            "check_intermediate",
+            "relapse_to_bl",
+            "relapse_to_event",
+            "relapse_to_conf",
+            "relapse_assoc",
+            "relapse_indep",
+        }
+    )
     unknown = set(args) - known
     if unknown:
         raise ValueError(f"unknown reference arguments: {sorted(unknown)}")

@@ -98,11 +98,34 @@ class Compiled:
     """A definition unpacked into the plain values the hot loop reads."""
 
     __slots__ = (
-        "definition", "sign", "delta", "windows", "check_intermediate", "sustained",
-        "bl_before", "bl_after", "ev_before", "ev_after", "cf_before", "cf_after",
-        "raw_before", "raw_after", "intervals", "prec_last", "relapse_rebl", "rebl_assoc",
-        "sub_change", "sub_impr", "sub_wors", "roving_impr", "roving_wors", "from_conf",
-        "mode", "skip_non_pira", "skip_non_raw", "relapse_to_bl",
+        "bl_after",
+        "bl_before",
+        "cf_after",
+        "cf_before",
+        "check_intermediate",
+        "definition",
+        "delta",
+        "ev_after",
+        "ev_before",
+        "from_conf",
+        "intervals",
+        "mode",
+        "prec_last",
+        "raw_after",
+        "raw_before",
+        "rebl_assoc",
+        "relapse_rebl",
+        "relapse_to_bl",
+        "roving_impr",
+        "roving_wors",
+        "sign",
+        "skip_non_pira",
+        "skip_non_raw",
+        "sub_change",
+        "sub_impr",
+        "sub_wors",
+        "sustained",
+        "windows",
     )
 
     def __init__(self, d: Definition) -> None:
@@ -204,13 +227,9 @@ def search(
             j = bisect_left(rel, v)
             if j < nrel:
                 after[i] = rel[j] - v
-        bl_bad = [
-            b < c.bl_before or a < c.bl_after for b, a in zip(before, after, strict=True)
-        ]
+        bl_bad = [b < c.bl_before or a < c.bl_after for b, a in zip(before, after, strict=True)]
         ev_ok = [b >= c.ev_before and a >= c.ev_after for b, a in zip(before, after, strict=True)]
-        cf_ok = [
-            b >= c.cf_before and a >= c.cf_after for b, a in zip(before, after, strict=True)
-        ]
+        cf_ok = [b >= c.cf_before and a >= c.cf_after for b, a in zip(before, after, strict=True)]
         if confirmable is not None:
             cf_ok = [x and y for x, y in zip(cf_ok, confirmable, strict=True)]
         any_bl_bad = any(bl_bad)
@@ -502,16 +521,15 @@ def _candidates(
     for lo, hi in windows:
         a = bisect_left(days, d0 + lo, change + 1)
         b = bisect_right(days, d0 + hi, a)
-        conf_t.append(
-            list(range(a, b)) if cf_ok is None else [x for x in range(a, b) if cf_ok[x]]
-        )
+        conf_t.append(list(range(a, b)) if cf_ok is None else [x for x in range(a, b) if cf_ok[x]])
     if len(conf_t) == 1:
         return conf_t, conf_t[0]
     return conf_t, sorted({x for ct in conf_t for x in ct})
 
 
-def _holds_impr(wv: Sequence[float], wb: float, thr: float, change: int, first: int,
-                check_int: bool) -> bool:
+def _holds_impr(
+    wv: Sequence[float], wb: float, thr: float, change: int, first: int, check_int: bool
+) -> bool:
     if check_int:
         for x in range(change + 1, first + 1):
             if not wv[x] - wb <= -thr:
@@ -520,8 +538,9 @@ def _holds_impr(wv: Sequence[float], wb: float, thr: float, change: int, first: 
     return wv[first] - wb <= -thr
 
 
-def _holds_wors(wv: Sequence[float], wb: float, thr: float, change: int, first: int,
-                check_int: bool) -> bool:
+def _holds_wors(
+    wv: Sequence[float], wb: float, thr: float, change: int, first: int, check_int: bool
+) -> bool:
     if check_int:
         for x in range(change + 1, first + 1):
             if not wv[x] - wb >= thr:

@@ -37,9 +37,18 @@ from monitoring.clinical.definitions import (
 from monitoring.clinical.progression import Compiled, search
 
 OUTPUT_COLUMNS = (
-    "patient", "event", "cdw_type", "onset_date", "onset_value", "baseline_date",
-    "baseline_value", "confirmation_date", "confirmation_value", "pira_confirmation_date",
-    "pira_confirmation_value", "relapses",
+    "patient",
+    "event",
+    "cdw_type",
+    "onset_date",
+    "onset_value",
+    "baseline_date",
+    "baseline_value",
+    "confirmation_date",
+    "confirmation_value",
+    "pira_confirmation_date",
+    "pira_confirmation_value",
+    "relapses",
 )
 # Below this many patients a progress bar is only drawn on a terminal.
 LARGE_FILE_PATIENTS = 50_000
@@ -355,8 +364,12 @@ def read_visits(path: str, outcome: str, dates: _Dates) -> dict[str, Patient]:
         if len(runs) == 1:
             a, b = runs[0]
             conf = flags[a:b] if flags is not None else None
-            patients[pid] = (days[a:b], values[a:b], value_texts[a:b],
-                             conf if conf is not None and False in conf else None)
+            patients[pid] = (
+                days[a:b],
+                values[a:b],
+                value_texts[a:b],
+                conf if conf is not None and False in conf else None,
+            )
         else:
             idx = [i for a, b in runs for i in range(a, b)]
             conf = [flags[i] for i in idx] if flags is not None else None
@@ -451,20 +464,22 @@ def write_events(
             ci = f.confirmation
             pc = f.pira_confirmation
             worsening = f.kind == "worsening"
-            writer.writerow((
-                pid,
-                f.kind,
-                f.cdw_type if worsening else "",
-                iso[days[f.onset]],
-                texts[f.onset],
-                iso[days[f.baseline]],
-                texts[f.baseline],
-                iso[days[ci]],
-                texts[ci],
-                iso[days[pc]] if pc >= 0 else "",
-                texts[pc] if pc >= 0 else "",
-                " ".join(dt.date.fromordinal(r).isoformat() for r in f.relapses),
-            ))
+            writer.writerow(
+                (
+                    pid,
+                    f.kind,
+                    f.cdw_type if worsening else "",
+                    iso[days[f.onset]],
+                    texts[f.onset],
+                    iso[days[f.baseline]],
+                    texts[f.baseline],
+                    iso[days[ci]],
+                    texts[ci],
+                    iso[days[pc]] if pc >= 0 else "",
+                    texts[pc] if pc >= 0 else "",
+                    " ".join(dt.date.fromordinal(r).isoformat() for r in f.relapses),
+                )
+            )
             count += 1
     progress.finish()
     return count
@@ -509,8 +524,7 @@ def _main(argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> int:
         write_events(stdout, patients, relapses, d, dates.iso, progress)
         return 0
     target = os.path.abspath(args.out)
-    fd, tmp = tempfile.mkstemp(prefix=".progression-", suffix=".csv",
-                               dir=os.path.dirname(target))
+    fd, tmp = tempfile.mkstemp(prefix=".progression-", suffix=".csv", dir=os.path.dirname(target))
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
             write_events(f, patients, relapses, d, dates.iso, progress)

@@ -44,29 +44,31 @@ def _toy_inputs(tmp_path: Path, quote: bool = False) -> tuple[str, str]:
 def _expected_g03() -> list[dict[str, str]]:
     """pymsprog 1.0.7, multiple events, roving baseline, Müller 2023: the service defaults."""
     out = []
-    for r in csv.DictReader((TOY / "expected" / "G03_edss_multiple_roving_rawpira_results.csv").open()):
+    for r in csv.DictReader(
+        (TOY / "expected" / "G03_edss_multiple_roving_rawpira_results.csv").open()
+    ):
         if not r["event_type"]:
             continue
         worsening = r["event_type"] == "CDW"
-        out.append({
-            "patient": r["id"],
-            "event": "worsening" if worsening else "improvement",
-            "cdw_type": r["CDW_type"] if worsening else "",
-            "onset_date": r["date"],
-            "onset_value": r["value"],
-            "baseline_date": r["bl_date"],
-            "baseline_value": r["bl_value"],
-            "confirmation_date": r["conf84_date"],
-            "confirmation_value": r["conf84_value"],
-            "pira_confirmation_date": r["PIRA_conf84_date"],
-        })
+        out.append(
+            {
+                "patient": r["id"],
+                "event": "worsening" if worsening else "improvement",
+                "cdw_type": r["CDW_type"] if worsening else "",
+                "onset_date": r["date"],
+                "onset_value": r["value"],
+                "baseline_date": r["bl_date"],
+                "baseline_value": r["bl_value"],
+                "confirmation_date": r["conf84_date"],
+                "confirmation_value": r["conf84_value"],
+                "pira_confirmation_date": r["PIRA_conf84_date"],
+            }
+        )
     return out
 
 
 def _rows(text: str) -> list[dict[str, str]]:
-    return [
-        {k: r[k] for k in OUTPUT_COLUMNS[:10]} for r in csv.DictReader(io.StringIO(text))
-    ]
+    return [{k: r[k] for k in OUTPUT_COLUMNS[:10]} for r in csv.DictReader(io.StringIO(text))]
 
 
 @pytest.mark.parametrize("quote", [False, True])
@@ -91,8 +93,11 @@ def test_out_file_is_written_and_stdout_stays_empty(tmp_path: Path) -> None:
 
 
 def test_flags_reach_the_definition(tmp_path: Path) -> None:
-    visits = _write(tmp_path / "v.csv", "patient,date,value\n"
-                    "a,2020-01-01,2.0\na,2020-04-10,3.0\na,2020-07-01,3.0\na,2020-10-01,3.0\n")
+    visits = _write(
+        tmp_path / "v.csv",
+        "patient,date,value\n"
+        "a,2020-01-01,2.0\na,2020-04-10,3.0\na,2020-07-01,3.0\na,2020-10-01,3.0\n",
+    )
     # 84 days: confirmed on 2020-07-01; 168 days (portaccio2025): on 2020-10-01.
     _, out84, _ = _run(visits)
     _, out168, _ = _run(visits, "--definition", "portaccio2025")
@@ -107,9 +112,12 @@ def test_flags_reach_the_definition(tmp_path: Path) -> None:
 
 
 def test_unsorted_input_and_same_day_duplicates(tmp_path: Path) -> None:
-    visits = _write(tmp_path / "v.csv", "patient,date,value,confirmable\n"
-                    "a,2020-07-01,3.0,1\nb,2020-01-01,1.0,1\na,2020-01-01,2.0,1\n"
-                    "a,2020-04-10,2.0,1\na,2020-04-10,3.0,1\na,2020-10-01,3.0,0\n")
+    visits = _write(
+        tmp_path / "v.csv",
+        "patient,date,value,confirmable\n"
+        "a,2020-07-01,3.0,1\nb,2020-01-01,1.0,1\na,2020-01-01,2.0,1\n"
+        "a,2020-04-10,2.0,1\na,2020-04-10,3.0,1\na,2020-10-01,3.0,0\n",
+    )
     status, out, err = _run(visits)
     assert status == 0, err
     assert [(r["patient"], r["onset_date"], r["confirmation_date"]) for r in _rows(out)] == [
@@ -164,8 +172,10 @@ def test_bad_visits_exit_2_with_file_line_and_reason_and_write_nothing(
 
 
 def test_first_bad_line_is_reported(tmp_path: Path) -> None:
-    visits = _write(tmp_path / "v.csv",
-                    "patient,date,value\na,2020-01-01,2.0\na,2020-13-01,2.0\na,2020-04-01,0.5\n")
+    visits = _write(
+        tmp_path / "v.csv",
+        "patient,date,value\na,2020-01-01,2.0\na,2020-13-01,2.0\na,2020-04-01,0.5\n",
+    )
     status, _, err = _run(visits)
     assert status == 2
     assert f"{visits}:3: " in err
@@ -202,8 +212,10 @@ def test_bad_flags_and_missing_file_exit_2(tmp_path: Path) -> None:
 
 
 def test_infinite_right_tolerance_is_accepted(tmp_path: Path) -> None:
-    visits = _write(tmp_path / "v.csv", "patient,date,value\n"
-                    "a,2020-01-01,2.0\na,2020-02-01,3.0\na,2024-02-01,3.0\n")
+    visits = _write(
+        tmp_path / "v.csv",
+        "patient,date,value\na,2020-01-01,2.0\na,2020-02-01,3.0\na,2024-02-01,3.0\n",
+    )
     assert _rows(_run(visits)[1]) == []
     rows = _rows(_run(visits, "--confirm-tolerance", "7,inf")[1])
     assert [r["confirmation_date"] for r in rows] == ["2024-02-01"]

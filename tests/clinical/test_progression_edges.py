@@ -84,9 +84,7 @@ def test_confirmation_window_bounds_are_inclusive() -> None:
 def test_a_dip_before_confirmation_breaks_it_unless_intermediate_visits_are_ignored() -> None:
     points = visits((0, 2.0), (100, 3.0), (140, 2.5), (190, 3.0), (300, 3.0))
     assert summary(run(points)) == [("worsening", "PIRA", 190, 0, 300)]
-    assert summary(run(points, check_intermediate=False)) == [
-        ("worsening", "PIRA", 100, 0, 190)
-    ]
+    assert summary(run(points, check_intermediate=False)) == [("worsening", "PIRA", 100, 0, 190)]
 
 
 def test_a_change_at_the_last_visit_is_not_an_event() -> None:
@@ -108,9 +106,7 @@ def test_sustained_rule_drops_an_event_lost_too_soon_but_still_moves_the_baselin
 
 def test_sustained_to_the_end_of_follow_up_is_kept() -> None:
     points = visits((0, 2.0), (100, 3.0), (190, 3.0))
-    assert summary(run(points, require_sustained_days=168)) == [
-        ("worsening", "PIRA", 100, 0, 190)
-    ]
+    assert summary(run(points, require_sustained_days=168)) == [("worsening", "PIRA", 100, 0, 190)]
     assert summary(run(points, require_sustained_days=float("inf"))) == [
         ("worsening", "PIRA", 100, 0, 190)
     ]
@@ -187,8 +183,14 @@ def _reference(points, relapses, d):  # type: ignore[no-untyped-def]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pymsprog.MSprog(
-            data, subj_col="id", value_col="value", date_col="date", relapse=rel,
-            include_dates=True, verbose=0, **to_msprog_arguments(d),
+            data,
+            subj_col="id",
+            value_col="value",
+            date_col="date",
+            relapse=rel,
+            include_dates=True,
+            verbose=0,
+            **to_msprog_arguments(d),
         )[1]
 
 
@@ -196,17 +198,26 @@ def test_first_pira_fixed_baseline_several_periods_skips_the_raw_event_and_goes_
     # A RAW worsening (relapse day 90) confirmed at day 200 in the 84-day period only, lost at
     # day 250; then a PIRA from day 400, confirmed in both periods.
     points = visits(
-        (0, 2.0), (100, 3.5), (200, 3.5), (250, 2.0), (300, 2.0), (400, 3.5), (500, 3.5),
+        (0, 2.0),
+        (100, 3.5),
+        (200, 3.5),
+        (250, 2.0),
+        (300, 2.0),
+        (400, 3.5),
+        (500, 3.5),
         (600, 3.5),
     )
     d = definition(
-        baseline="fixed", events="first-pira", confirm_days=[84, 168],
+        baseline="fixed",
+        events="first-pira",
+        confirm_days=[84, 168],
         confirm_tolerance=(0, float("inf")),
     )
     events = run(points, relapses=(90,), d=d)
     assert summary(events) == [("worsening", "PIRA", 400, 0, 500)]
     assert [(c.period_days, c.visit.date) for c in events[0].pira_confirmations] == [
-        (84, day(500)), (168, day(600))
+        (84, day(500)),
+        (168, day(600)),
     ]
     with pytest.raises(ValueError, match="zero-size array"):
         _reference(points, (90,), d)  # the reference crashes here (§2.9)

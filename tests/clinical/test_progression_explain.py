@@ -32,11 +32,17 @@ def test_definition_text_follows_the_settings() -> None:
     assert "at most 90 days after a relapse onset" in default
     assert "Reported: all confirmed events" in default
     assert "Sustained" not in default
-    other = explain_definition(definition(
-        "portaccio2025", outcome="sdmt", baseline="fixed", events="first-pira",
-        confirm_tolerance=(0, float("inf")), require_sustained_days=168,
-        relapse_rebaseline=True,
-    ))
+    other = explain_definition(
+        definition(
+            "portaccio2025",
+            outcome="sdmt",
+            baseline="fixed",
+            events="first-pira",
+            confirm_tolerance=(0, float("inf")),
+            require_sustained_days=168,
+            relapse_rebaseline=True,
+        )
+    )
     assert "168 days (a visit 168 days or more after onset)" in other
     assert "worsening is a decrease" in other
     assert "does not move" in other
@@ -49,8 +55,10 @@ def test_event_texts_give_the_deciding_visits_and_relapses() -> None:
     d = definition()
     pira = run(visits((0, 2.0), (100, 3.0), (190, 3.0), (300, 3.0)), relapses=(205,))[0]
     text = explain_event(pira, d)
-    assert text.startswith("Confirmed worsening (PIRA): EDSS 3.0 on 2020-04-10, +1 from the "
-                           "baseline 2.0 of 2020-01-01; confirmed on 2020-07-09")
+    assert text.startswith(
+        "Confirmed worsening (PIRA): EDSS 3.0 on 2020-04-10, +1 from the "
+        "baseline 2.0 of 2020-01-01; confirmed on 2020-07-09"
+    )
     assert "for the confirmation of 2020-10-27" in text
     raw = run(visits((0, 2.0), (100, 3.0), (190, 3.0)), relapses=(100,))[0]
     assert "relapse onset 2020-04-10 within the RAW window" in explain_event(raw, d)

@@ -35,9 +35,11 @@ def patients(draw: st.DrawFn, max_visits: int = 25) -> tuple[list[Visit], list[d
 @st.composite
 def definitions(draw: st.DrawFn) -> Definition:
     return definition(
-        draw(st.sampled_from(
-            ["muller2023", "muller2023-strict", "kappos2020", "cagol2022", "muller2025"]
-        )),
+        draw(
+            st.sampled_from(
+                ["muller2023", "muller2023-strict", "kappos2020", "cagol2022", "muller2025"]
+            )
+        ),
         baseline=draw(st.sampled_from(BASELINES)),
         events=draw(st.sampled_from(EVENTS_MODES)),
         relapse_rebaseline=draw(st.booleans()),
@@ -87,21 +89,23 @@ def test_event_invariants(p: tuple[list[Visit], list[dt.date]], d: Definition) -
             assert e.cdw_type in ("RAW", "PIRA", "undefined")
             assert e.onset.value > e.baseline.value
         if e.cdw_type == "RAW":
-            assert any(
-                0 <= (e.onset.date - r).days <= 90 for r in relapses
-            ), "a RAW onset has a relapse onset within 90 days before it"
+            assert any(0 <= (e.onset.date - r).days <= 90 for r in relapses), (
+                "a RAW onset has a relapse onset within 90 days before it"
+            )
             assert e.relapses
         if e.cdw_type == "PIRA":
             assert e.pira_confirmation is not None
             assert e.pira_confirmation.date >= e.confirmation.date
-            assert all(0 > (e.onset.date - r).days or (e.onset.date - r).days > 90
-                       for r in relapses)
+            assert all(
+                0 > (e.onset.date - r).days or (e.onset.date - r).days > 90 for r in relapses
+            )
         else:
             assert e.pira_confirmations == ()
         if e.cdw_type == "undefined":
             assert e.relapses
         wanted = {
-            "first-worsening": "worsening", "first-improvement": "improvement",
+            "first-worsening": "worsening",
+            "first-improvement": "improvement",
         }.get(d.events)
         if wanted:
             assert e.kind == wanted

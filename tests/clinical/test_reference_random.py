@@ -39,7 +39,9 @@ SETTINGS: dict[str, Definition] = {
         "kappos2020", baseline="fixed", relapse_rebaseline=True
     ),
     "muller2025-first-pira-roving-84+168": definition(
-        "muller2025", events="first-pira", confirm_days=[84, 168],
+        "muller2025",
+        events="first-pira",
+        confirm_days=[84, 168],
         confirm_tolerance=(0, float("inf")),
     ),
     "strict-sustained-168-no-intermediate": replace(

@@ -60,12 +60,16 @@ def _expected_row(event: Event, columns: list[str], conf_days: list[int]) -> dic
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_toy_setting_reproduced(name: str) -> None:
     args = dict(CONFIGS[name])
-    rawpira = args.get("RAW_PIRA", False) or args.get("event", "firstCDW") in ("firstPIRA", "firstRAW")
+    rawpira = args.get("RAW_PIRA", False) or args.get("event", "firstCDW") in (
+        "firstPIRA",
+        "firstRAW",
+    )
     definition = from_msprog_arguments(args)
     visits, relapses = _toy(args["value_col"])
     expected = _rows(TOY / "expected" / f"{name}_results.csv")
     columns = [
-        c for c in expected[0]
+        c
+        for c in expected[0]
         if c in ("event_type", "date", "value", "bl_date", "bl_value")
         or c.startswith(("conf", "PIRA_conf"))
         or (c == "CDW_type" and rawpira)
@@ -77,8 +81,6 @@ def test_toy_setting_reproduced(name: str) -> None:
     for pid, vs in visits.items():
         events = assess(vs, relapses.get(pid, []), definition)
         got.extend({"id": pid, **_expected_row(e, columns, conf_days)} for e in events)
-    want = [
-        {"id": r["id"], **{c: r[c] for c in columns}} for r in expected if r["event_type"]
-    ]
+    want = [{"id": r["id"], **{c: r[c] for c in columns}} for r in expected if r["event_type"]]
     assert got == want
     assert len(want) > 0
