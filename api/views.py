@@ -26,7 +26,7 @@ from api import filters
 from api import serializers as s
 from api.auth import actor_of
 from monitoring.models import MriScan, NflSample, Relapse, Visit
-from patients.actions import mark_entered_in_error, record_read
+from patients.actions import RecordErrors, create_records, mark_entered_in_error, record_read
 from patients.models import ClinicalRecord, Patient, TherapyCourse
 
 UUID_PATTERN = "[0-9a-fA-F-]{36}"
@@ -163,27 +163,68 @@ class AuditedViewSet(
         if len(records) > BULK_LIMIT:
             raise ValidationError({"records": [f"at most {BULK_LIMIT} records per request"]})
         context = {**self.get_serializer_context(), **self.bulk_context(records)}
-        results: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
-        with transaction.atomic():
-            for index, record in enumerate(records):
-                serializer = self.get_serializer_class()(data=record, context=context)
-                try:
-                    serializer.is_valid(raise_exception=True)
-                    created = self.upsert(serializer)
-                except ValidationError as error:
-                    errors.append({"index": index, "errors": error.detail})
-                    continue
-                except Conflict as error:
-                    errors.append({"index": index, "errors": {"source_id": [error.detail]}})
-                    continue
-                results.append(
-                    {"index": index, "id": serializer.instance.public_id, "created": created}
-                )
-            if errors:
-                transaction.set_rollback(True)
-                return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+        # One serializer for all records: DRF builds its fields once.
+        parser = self.get_serializer_class()(context=context)
+        valid: list[tuple[int, dict[str, Any]]] = []
+        errors: dict[int, Any] = {}
+        for index, record in enumerate(records):
+            try:
+                valid.append((index, parser.run_validation(record)))
+            except ValidationError as error:
+                errors[index] = error.detail
+        try:
+            with transaction.atomic():
+                results = self.save_bulk(parser, valid)
+                if errors:
+                    # Well-formed records were checked too, so that one answer lists every
+                    # problem; none of them is kept.
+                    transaction.set_rollback(True)
+        except RecordErrors as refused:
+            errors.update(
+                {index: s.field_errors(error) for index, error in refused.errors.items()}
+            )
+        if errors:
+            return Response(
+                {"errors": [{"index": i, "errors": e} for i, e in sorted(errors.items())]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         return Response({"results": results}, status=status.HTTP_201_CREATED)
+
+    def save_bulk(
+        self, parser: serializers.ModelSerializer, valid: list[tuple[int, dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """Records with known source identifiers update theirs one by one; the new ones are
+        created together. Refusals are raised together (RecordErrors, by request index)."""
+        results: list[dict[str, Any]] = []
+        new: list[tuple[int, models.Model]] = []
+        errors: dict[int, ModelValidationError] = {}
+        for index, data in valid:
+            found = self.existing(data)
+            if found is None:
+                new.append((index, self.model(**data)))
+                continue
+            if getattr(found, "is_entered_in_error", False):
+                errors[index] = ModelValidationError(
+                    {"source_id": ["this source_id names a record marked entered in error"]}
+                )
+                continue
+            try:
+                parser.update(found, data)
+            except ValidationError as error:
+                errors[index] = ModelValidationError(error.detail)
+                continue
+            results.append({"index": index, "id": found.public_id, "created": False})
+        if new:
+            try:
+                create_records([instance for _, instance in new], actor=actor_of(self.request))
+            except RecordErrors as refused:
+                errors.update({new[position][0]: e for position, e in refused.errors.items()})
+        if errors:
+            raise RecordErrors(errors)
+        results.extend(
+            {"index": index, "id": instance.public_id, "created": True} for index, instance in new
+        )
+        return sorted(results, key=lambda result: result["index"])
 
     def bulk_context(self, records: list[Any]) -> dict[str, Any]:
         return {}
