@@ -80,7 +80,7 @@ def _save_form(request: HttpRequest, patient: Patient, form: ModelForm, title: s
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            return redirect("patient-detail", public_id=patient.public_id)
+            return redirect("patient-page", public_id=patient.public_id)
     return render(
         request, "clinic/record_form.html", {"patient": patient, "form": form, "title": title}
     )

@@ -20,10 +20,8 @@ def require_postgres() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _test_transport(settings):
-    # Production redirects http to https and serves collected, hashed static files; the
-    # test client speaks plain http and the tests do not run collectstatic.
-    settings.SECURE_SSL_REDIRECT = False
+def _static_files(settings):
+    # Production serves collected, hashed static files; the tests do not run collectstatic.
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -80,5 +78,7 @@ def pytest_report_header(config) -> list[str]:
 
     database = settings.DATABASES["default"]
     broker = os.environ.get("REDIS_URL") or "none (Celery eager)"
-    return [f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}",
-            f"redis: {broker}"]
+    return [
+        f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}",
+        f"redis: {broker}",
+    ]

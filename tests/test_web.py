@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -47,7 +49,8 @@ def test_settings_refuse_to_start_without_secret_key_when_debug_is_off():
 
 
 def test_production_defaults_are_safe():
-    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECURE_SSL_REDIRECT")}
+    transport = ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE")
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", *transport)}
     code = (
         "from django.conf import settings as s; "
         "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
@@ -63,9 +66,22 @@ def test_production_defaults_are_safe():
     assert run.stdout.split() == ["False", "True", "True", "True", "True", "True", "DENY"]
 
 
-def test_deployment_checklist_passes_with_production_settings(settings):
-    settings.SECURE_SSL_REDIRECT = True
-    call_command("check", deploy=True, fail_level="WARNING")
+def test_deployment_checklist_passes_with_production_settings():
+    transport = ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE")
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", *transport)}
+    run = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env={
+            **env,
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "mstrack.example.org",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_patient_has_no_delete(client, site_a):
