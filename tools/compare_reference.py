@@ -431,12 +431,14 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", action="append", help="setting name prefix (repeatable)")
+    parser.add_argument("--exclude", action="append", help="setting name prefix (repeatable)")
     parser.add_argument("--show", type=int, default=5, help="differing patients printed")
     args = parser.parse_args(list(argv) if argv is not None else None)
     chosen = {
         k: v
         for k, v in settings().items()
-        if not args.only or any(k.startswith(o) for o in args.only)
+        if (not args.only or any(k.startswith(o) for o in args.only))
+        and not any(k.startswith(x) for x in args.exclude or ())
     }
     jobs = [
         (name, d, bug, args.patients, args.seed + i, args.show)

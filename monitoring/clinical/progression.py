@@ -217,28 +217,18 @@ def search(
     wv = values if sign == 1.0 else [-v for v in values]
 
     # Per visit: may it be a baseline, an onset, a confirmation (relapse distances) [§2.2].
+    # Visits within a distance of a relapse onset are found by bisection, relapse by relapse.
+    bl_bad = ev_bad = cf_bad = None
     if nrel:
-        before = [INF] * n
-        after = [INF] * n
-        for i, v in enumerate(days):
-            k = bisect_right(rel, v)
-            if k:
-                before[i] = v - rel[k - 1]
-            j = bisect_left(rel, v)
-            if j < nrel:
-                after[i] = rel[j] - v
-        bl_bad = [b < c.bl_before or a < c.bl_after for b, a in zip(before, after, strict=True)]
-        ev_ok = [b >= c.ev_before and a >= c.ev_after for b, a in zip(before, after, strict=True)]
-        cf_ok = [b >= c.cf_before and a >= c.cf_after for b, a in zip(before, after, strict=True)]
-        if confirmable is not None:
-            cf_ok = [x and y for x, y in zip(cf_ok, confirmable, strict=True)]
-        any_bl_bad = any(bl_bad)
-        any_ev_bad = not all(ev_ok)
+        bl_bad = _near(days, rel, c.bl_before, c.bl_after)
+        ev_bad = _near(days, rel, c.ev_before, c.ev_after)
+        cf_bad = _near(days, rel, c.cf_before, c.cf_after)
+    if cf_bad is None:
+        cf_ok = list(confirmable) if confirmable is not None else None
+    elif confirmable is None:
+        cf_ok = [not x for x in cf_bad]
     else:
-        before = after = None  # type: ignore[assignment]
-        bl_bad = ev_ok = None  # type: ignore[assignment]
-        cf_ok = list(confirmable) if confirmable is not None else None  # type: ignore[assignment]
-        any_bl_bad = any_ev_bad = False
+        cf_ok = [y and not x for x, y in zip(cf_bad, confirmable, strict=True)]
 
     # nxt[i]: the first confirmable visit from i on (n if none), to find candidates by bisection.
     nxt: list[int] | None = None
@@ -266,7 +256,7 @@ def search(
     n_wors = n_impr = n_raw = n_pira = 0
 
     while proceed:
-        if any_bl_bad:
+        if bl_bad is not None:
             while proceed and bl_bad[bl]:
                 bl += 1
                 if bl > n - 2:
@@ -286,13 +276,13 @@ def search(
         change = -1
         if sub_change:
             for x in range(search_idx, n):
-                if wv[x] != wb and (not any_ev_bad or ev_ok[x]):
+                if wv[x] != wb and (ev_bad is None or not ev_bad[x]):
                     change = x
                     break
         else:
             for x in range(search_idx, n):
                 s = wv[x] - wb
-                if (s >= thr or s <= -thr) and (not any_ev_bad or ev_ok[x]):
+                if (s >= thr or s <= -thr) and (ev_bad is None or not ev_bad[x]):
                     change = x
                     break
 
@@ -387,9 +377,7 @@ def search(
                     include = True
                     pira_firsts: tuple[int, ...] = ()
                     deciding: tuple[int, ...] = ()
-                    is_raw = nrel > 0 and (
-                        before[change] <= c.raw_before or after[change] <= c.raw_after
-                    )
+                    is_raw = nrel > 0 and _raw(rel, d0, c.raw_before, c.raw_after)
                     if is_raw:
                         cdw_type: CdwType = "RAW"
                         deciding = tuple(
@@ -507,6 +495,40 @@ def search(
         if wanted(f):
             return [f]
     return []
+
+
+def _near(
+    days: Sequence[int], rel: list[int], after_onset: float, before_onset: float
+) -> list[bool] | None:
+    """Visits less than `after_onset` days after, or `before_onset` days before, a relapse
+    onset (None when there are none)."""
+    n = len(days)
+    marks: list[bool] | None = None
+    for r in rel:
+        if after_onset > 0:
+            a = bisect_left(days, r)
+            b = bisect_left(days, r + after_onset, a)
+            if a < b:
+                if marks is None:
+                    marks = [False] * n
+                marks[a:b] = [True] * (b - a)
+        if before_onset > 0:
+            b = bisect_right(days, r)
+            a = bisect_right(days, r - before_onset, 0, b)
+            if a < b:
+                if marks is None:
+                    marks = [False] * n
+                marks[a:b] = [True] * (b - a)
+    return marks
+
+
+def _raw(rel: list[int], onset: int, after_onset: float, before_onset: float) -> bool:
+    """A relapse onset at most `after_onset` days before the onset (or `before_onset` after)."""
+    k = bisect_right(rel, onset)
+    if k and onset - rel[k - 1] <= after_onset:
+        return True
+    j = bisect_left(rel, onset)
+    return j < len(rel) and rel[j] - onset <= before_onset
 
 
 def _candidates(
