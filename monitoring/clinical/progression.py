@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -164,7 +164,7 @@ def _compile_interval(i: RelapseFreeInterval) -> tuple[int, float, int, float]:
     return (_ANCHOR_CODE[i.start], i.start_before_days, _ANCHOR_CODE[i.end], i.end_after_days)
 
 
-def _delta_function(d: Definition):  # type: ignore[no-untyped-def]
+def _delta_function(d: Definition) -> Callable[[float], float]:
     """Minimum meaningful change from a reference value [§2.1], less a float tolerance."""
     eps = t.DELTA_TOLERANCE
     if d.outcome == "edss":
@@ -193,10 +193,6 @@ def _delta_function(d: Definition):  # type: ignore[no-untyped-def]
         return ref / timed_divisor - eps
 
     return timed
-
-
-def compile_definition(d: Definition) -> Compiled:
-    return Compiled(d)
 
 
 def search(
