@@ -45,6 +45,13 @@ def test_relapse_before_rebaseline_is_not_failure(today, patient):
     assert alerts(patient, Rule.RELAPSE_ON_THERAPY) == []
 
 
+def test_relapse_older_than_the_lookback_is_history(today, patient):
+    course(patient, start=D(2020, 1, 10))
+    add(relapse(patient, onset=D(2023, 5, 1)))  # after re-baseline, before 2023-06-01
+    run(patient)
+    assert alerts(patient, Rule.RELAPSE_ON_THERAPY) == []
+
+
 def test_new_relapse_is_new_evidence(today, patient):
     course(patient)
     add(relapse(patient, onset=D(2024, 2, 1)))
