@@ -183,8 +183,22 @@ class Definition:
         return tuple((d - left, d + right) for d in self.confirm_days)
 
     def as_dict(self) -> dict[str, object]:
-        """Every parameter, for storing beside a result."""
+        """Every parameter, for storing beside a result (JSON-friendly but for inf)."""
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Definition:
+        """The definition `as_dict()` (or its JSON round trip) describes."""
+        values = dict(data)
+        ri = values.pop("relapse_independence", None)
+        if isinstance(ri, dict):
+            values["relapse_independence"] = RelapseIndependence(
+                reference=tuple(ri["reference"]),  # type: ignore[arg-type]
+                onset=tuple(ri["onset"]),  # type: ignore[arg-type]
+                confirmation=tuple(ri["confirmation"]),  # type: ignore[arg-type]
+                reference_visit=ri.get("reference_visit", "baseline"),
+            )
+        return cls(**_normalised(values))  # type: ignore[arg-type]
 
 
 def definition(name: str = DEFAULT_PRESET, **settings: object) -> Definition:
@@ -195,6 +209,25 @@ def definition(name: str = DEFAULT_PRESET, **settings: object) -> Definition:
     if name in PRESET_CONFIRM_DAYS:
         values["confirm_days"] = PRESET_CONFIRM_DAYS[name]
     values.update({k: v for k, v in settings.items() if v is not None})
-    if "confirm_days" in values:
-        values["confirm_days"] = tuple(sorted({int(d) for d in values["confirm_days"]}))  # type: ignore[attr-defined]
-    return Definition(name=name, **values)  # type: ignore[arg-type]
+    return Definition(name=name, **_normalised(values))  # type: ignore[arg-type]
+
+
+_PAIRS = (
+    "confirm_tolerance",
+    "relapse_to_baseline",
+    "relapse_to_event",
+    "relapse_to_confirmation",
+    "raw_window",
+)
+
+
+def _normalised(values: dict[str, object]) -> dict[str, object]:
+    """Lists (from JSON or a command line) as the tuples a frozen definition holds."""
+    out = dict(values)
+    if "confirm_days" in out:
+        out["confirm_days"] = tuple(sorted({int(d) for d in out["confirm_days"]}))  # type: ignore[attr-defined]
+    for key in _PAIRS:
+        if key in out:
+            a, b = out[key]  # type: ignore[misc]
+            out[key] = (float(a), float(b))
+    return out

@@ -1,8 +1,8 @@
-"""Plain-language texts of definitions and events."""
+"""Definitions as values, and the plain-language texts of definitions and events."""
 
 from __future__ import annotations
 
-from monitoring.clinical.definitions import PRESETS, definition
+from monitoring.clinical.definitions import PRESETS, Definition, definition
 from monitoring.clinical.explain import explain_definition, explain_event
 from tests.clinical.progression_helpers import run, visits
 
@@ -67,3 +67,20 @@ def test_event_texts_give_the_deciding_visits_and_relapses() -> None:
     assert "because of relapse onset 2020-04-30" in explain_event(undefined, d)
     down = run(visits((0, 4.0), (100, 3.0), (190, 3.0)))[0]
     assert explain_event(down, d).startswith("Confirmed improvement: EDSS 3.0 on 2020-04-10, -1")
+
+
+def test_definition_round_trips_through_json() -> None:
+    import json
+
+    d = definition(
+        "muller2025",
+        baseline="fixed",
+        confirm_days=[168, 84],
+        relapse_to_baseline=[60, 10],
+        confirm_tolerance=(0, float("inf")),
+    )
+    assert d.confirm_days == (84, 168)
+    assert d.relapse_to_baseline == (60.0, 10.0)
+    again = Definition.from_dict(json.loads(json.dumps(d.as_dict())))
+    assert again == d
+    assert hash(again) == hash(d)
