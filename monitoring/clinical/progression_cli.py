@@ -524,7 +524,13 @@ def _main(argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> int:
         write_events(stdout, patients, relapses, d, dates.iso, progress)
         return 0
     target = os.path.abspath(args.out)
-    fd, tmp = tempfile.mkstemp(prefix=".progression-", suffix=".csv", dir=os.path.dirname(target))
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=".progression-", suffix=".csv", dir=os.path.dirname(target)
+        )
+    except OSError as e:
+        stderr.write(f"progression: error: {args.out}: cannot write: {e.strerror}\n")
+        return 2
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
             write_events(f, patients, relapses, d, dates.iso, progress)

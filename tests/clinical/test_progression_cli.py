@@ -219,3 +219,10 @@ def test_infinite_right_tolerance_is_accepted(tmp_path: Path) -> None:
     assert _rows(_run(visits)[1]) == []
     rows = _rows(_run(visits, "--confirm-tolerance", "7,inf")[1])
     assert [r["confirmation_date"] for r in rows] == ["2024-02-01"]
+
+
+def test_unwritable_output_exits_2(tmp_path: Path) -> None:
+    visits = _write(tmp_path / "v.csv", "patient,date,value\na,2020-01-01,2.0\n")
+    status, out, err = _run(visits, "--out", str(tmp_path / "no" / "such" / "dir.csv"))
+    assert (status, out) == (2, "")
+    assert "cannot write" in err
