@@ -1,13 +1,24 @@
 """Confirmed disability worsening and improvement, RAW and PIRA [spec §2].
 
 The search is the one of the community reference (msprog, pymsprog 1.0.7 `MSprog`), event
-for event, on integer day numbers. Two reference bugs are not copied (spec §2.9):
+for event, on integer day numbers (`tools/compare_reference.py` checks it on random
+cohorts). Where the reference is wrong or ambiguous, this engine does what the definition
+means instead:
 
 - `first-pira`/`first-raw` with a fixed (or improvement-roving) baseline and several
-  confirmation periods crash there when a skipped event leaves a period without a
-  confirmation visit; here the search simply goes on after the skipped onset.
-- its sub-threshold re-baseline compares raw values (`value < baseline` means improvement),
-  which is backwards for SDMT; here improvement and worsening follow the outcome's direction.
+  confirmation periods crash the reference when a skipped event leaves a period without a
+  confirmation visit (spec §2.9); so does an unsustained improvement under
+  `require_sustained_days` with several periods. Here such periods are simply empty.
+- The reference's sub-threshold re-baseline compares raw values (`value < baseline` means
+  improvement), which is backwards for SDMT (spec §2.9); here it follows the outcome.
+- Percentage thresholds (T25FW, 9HPT, SDMT) are compared with a 1e-9 slack so that
+  23.5 -> 28.2 s is +20 % (spec §2.1); the reference's plain float test says it is not.
+- Confirmation periods are kept sorted, so a roving baseline moves to the first confirmation
+  visit whatever order the periods were given in (the reference takes the first period's).
+- Relapse onsets are sorted and de-duplicated (the reference's relapse re-baseline assumes
+  sorted input).
+- In first-* modes with relapse re-baseline, the reported event is the chronologically first
+  of the wanted type (the reference indexes its onset-sorted list by detection position).
 
 `assess()` takes and returns small frozen dataclasses; `search()` is the same engine on plain
 lists (day numbers, values) for bulk use, returning visit indices.
