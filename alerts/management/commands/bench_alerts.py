@@ -1,0 +1,170 @@
+"""Benchmark the alert workers on the database of DATABASE_URL (PostgreSQL, demo cohort).
+
+    python manage.py bench_alerts [--workers 2] [--rate 20] [--seconds 30] [--sweeps 2]
+
+1. Sweep: every patient, in batches, through `--workers` real `celery worker` processes;
+   patients per second from the first batch queued to the last status stored.
+2. Latency under a steady write load: `--rate` audited writes per second for `--seconds`
+   (an elevated serum NfL sample for a random patient, which raises a new NfL alert);
+   latency is from the write's commit to the moment its alert is seen committed (polled
+   every 10 ms), reported as p50 / p95 / max.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.utils import timezone
+
+from alerts.models import Alert, PatientStatus, Rule
+from alerts.tasks import SWEEP_PRIORITY, batches, evaluate_batch
+from monitoring.models import NflSample
+from patients.actions import Actor, save_record
+from patients.models import Patient
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class Command(BaseCommand):
+    help = "Sweep throughput and write-to-alert latency with real Celery workers."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--sweeps", type=int, default=2, help="full sweeps to time")
+        parser.add_argument("--batch", type=int, default=None)
+        parser.add_argument("--rate", type=float, default=20.0, help="writes per second")
+        parser.add_argument("--seconds", type=float, default=30.0)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if connection.vendor != "postgresql" or not settings.REDIS_URL:
+            raise CommandError("needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)")
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh planner statistics after a bulk demo load
+        patients = Patient.objects.count()
+        self.stdout.write(f"{patients} patients, {options['workers']} workers")
+        with ExitStack() as stack:
+            workers = [
+                stack.enter_context(_Worker(f"bench{number}"))
+                for number in range(options["workers"])
+            ]
+            for sweep in range(1, options["sweeps"] + 1):
+                cpu = sum(w.cpu_seconds() for w in workers)
+                seconds = self._sweep(patients, options["batch"] or settings.ALERT_SWEEP_BATCH)
+                cpu = sum(w.cpu_seconds() for w in workers) - cpu
+                # On a shared machine the wall-clock rate depends on what else runs; the
+                # workers' own CPU time says what the sweep costs.
+                self.stdout.write(
+                    f"sweep {sweep}: {patients} patients in {seconds:.1f} s = "
+                    f"{patients / seconds:.0f} patients/s; workers used {cpu:.0f} CPU s "
+                    f"({patients / cpu:.0f} patients per worker CPU second)"
+                )
+            self._latency(options["rate"], options["seconds"])
+
+    def _sweep(self, total: int, size: int) -> float:
+        started = time.perf_counter()
+        since = timezone.now()
+        for batch in batches(size):
+            evaluate_batch.apply_async((batch,), priority=SWEEP_PRIORITY)
+        while PatientStatus.objects.filter(computed_at__gte=since).count() < total:
+            time.sleep(0.2)
+        return time.perf_counter() - started
+
+    def _latency(self, rate: float, seconds: float) -> None:
+        ids = list(Patient.objects.values_list("pk", flat=True))
+        patients = {p.pk: p for p in Patient.objects.filter(pk__in=random.sample(ids, 2000))}
+        actor = Actor.system("bench")
+        today = timezone.localdate()
+        pending: dict[str, float] = {}  # sample public id -> commit time
+        latencies: list[float] = []
+        started = time.perf_counter()
+        next_write = started
+        writes = 0
+        while time.perf_counter() - started < seconds or pending:
+            now = time.perf_counter()
+            if now >= next_write and now - started < seconds:
+                patient = random.choice(list(patients.values()))
+                sample = NflSample(
+                    patient=patient,
+                    date=today,
+                    matrix="serum",
+                    value=Decimal("60"),
+                    assay="simoa",
+                )
+                save_record(sample, actor=actor)
+                pending[str(sample.public_id)] = time.perf_counter()
+                writes += 1
+                next_write += 1 / rate
+            if pending:
+                for evidence in Alert.objects.filter(
+                    rule=Rule.NFL, raised_at__gte=timezone.now() - dt.timedelta(minutes=5)
+                ).values_list("evidence", flat=True):
+                    sample_id = evidence["records"][-1]["id"]
+                    if sample_id in pending:
+                        latencies.append(time.perf_counter() - pending.pop(sample_id))
+            if time.perf_counter() - started > seconds + 60:
+                self.stdout.write(f"{len(pending)} writes without an alert after 60 s")
+                break
+            time.sleep(0.01)
+        latencies.sort()
+        p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+        self.stdout.write(
+            f"latency at {writes / seconds:.1f} writes/s for {seconds:.0f} s ({writes} writes): "
+            f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+            f"max {latencies[-1] * 1000:.0f} ms"
+        )
+
+
+class _Worker:
+    """A `celery worker --pool=solo` subprocess on this database and broker."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> _Worker:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "mstrack",
+                "worker",
+                "--pool=solo",
+                f"--hostname={self.name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=WARNING",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+        )
+        time.sleep(3)  # worker start-up; a task queued earlier simply waits for it
+        return self
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the worker process so far (Linux /proc)."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=30)
