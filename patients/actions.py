@@ -121,10 +121,17 @@ def create_records(instances: Sequence[Record], *, actor: Actor) -> list[Record]
     one for the audit rows instead of a round trip per record (bulk imports, the API).
     """
     errors: dict[int, ValidationError] = {}
+    # Foreign keys already holding a fetched row (the patient, the therapy) need not be looked
+    # up again: that check is one query per record. The one unique field not covered by
+    # clean() is the fresh random public_id.
+    loaded = [
+        field.name
+        for field in instances[0]._meta.concrete_fields
+        if field.is_relation and all(field.is_cached(instance) for instance in instances)
+    ] if instances else []
     for index, instance in enumerate(instances):
         try:
-            # The one unique field not covered by clean() is the fresh random public_id.
-            instance.full_clean(validate_unique=False)
+            instance.full_clean(exclude=loaded, validate_unique=False)
         except ValidationError as error:
             errors[index] = error
     if errors:
