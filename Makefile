@@ -55,6 +55,10 @@ bench-seed: install
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput
 	$(BENCH_ENV) $(PY) manage.py seed_demo --patients $${PATIENTS:-100000} --seed 1
 
+# Server time of the clinic pages on the current database (seed and evaluate it first).
+bench-pages: install
+	$(BENCH_ENV) $(PY) manage.py bench_pages --requests $${REQUESTS:-200}
+
 bench-engine: install
 	$(PY) -m monitoring.clinical.bench
 
