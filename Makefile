@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-engine bench-alerts migrations-check clean
+.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts migrations-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
