@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts migrations-check clean
+.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts migrations-check clean bench-api
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ bench-pages: install
 
 bench-engine: install
 	$(PY) -m monitoring.clinical.bench
+
+# PostgreSQL (DATABASE_URL) behind gunicorn with 2 workers; set REDIS_URL as in production,
+# or Celery runs the engine inside each write.
+bench-api: install
+	$(PY) tools/bench_api.py
 
 # Alert workers on a seeded PostgreSQL (bench-seed) and REDIS_URL: sweep rate with 2 real
 # workers, and write-to-alert latency under a steady write load.
