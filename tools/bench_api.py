@@ -196,10 +196,10 @@ def main() -> None:
     print(f"bulk POST   {bulk:10,.0f} visits/s ({BATCHES} requests of {BATCH}, 2 clients)")
     print(f"COPY        {copy:10,.0f} visits/s (the same number of rows)")
     print(f"bulk / COPY {bulk / copy:10.1%}")
-    print(f"single POST p95 {p95(post_times):6.1f} ms, median {statistics.median(post_times) * 1000:.1f} ms"
-          f" ({len(post_times)} requests)")
-    print(f"GET patient p95 {p95(get_times):6.1f} ms, median {statistics.median(get_times) * 1000:.1f} ms"
-          f" ({len(get_times)} requests; 2 writers and 2 readers at once)")
+    for label, times in (("single POST", post_times), ("GET patient", get_times)):
+        median = statistics.median(times) * 1000
+        print(f"{label} p95 {p95(times):6.1f} ms, median {median:.1f} ms ({len(times)} requests,"
+              " 2 writers and 2 readers at once)")
 
 
 if __name__ == "__main__":

@@ -52,9 +52,8 @@ def test_two_visits_on_one_day_in_a_batch_are_refused_by_index(nurse, patient):
     records[1]["date"] = records[0]["date"]
     response = nurse.post("/api/v1/visits/bulk/", {"records": records}, format="json")
     assert response.status_code == 400
-    assert response.json()["errors"] == [
-        {"index": 1, "errors": {"date": [f"this patient already has a visit on {records[0]['date']}"]}}
-    ]
+    message = f"this patient already has a visit on {records[0]['date']}"
+    assert response.json()["errors"] == [{"index": 1, "errors": {"date": [message]}}]
 
 
 def test_bulk_size_is_bounded(nurse, patient):

@@ -8,7 +8,9 @@ import io
 import pytest
 import schemathesis
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import (
@@ -43,13 +45,19 @@ def test_docs_pages_load_their_scripts_from_this_server(client):
 @pytest.fixture
 def api_schema(db, settings):
     settings.ALLOWED_HOSTS = ["testserver", "localhost"]
+    # Called as a plain WSGI app, Django closes the database connection after each request,
+    # which would end the test's transaction (Django's test client unhooks this the same way).
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
     # Fuzzing only (the coverage phase alone takes a minute): a bounded smoke test in CI.
     config = SchemathesisConfig.from_dict(
         {"phases": {name: {"enabled": False} for name in ("examples", "coverage", "stateful")}}
     )
-    return schemathesis.openapi.from_wsgi(
+    yield schemathesis.openapi.from_wsgi(
         "/api/schema/?format=json", get_wsgi_application(), config=config
     )
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
