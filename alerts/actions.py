@@ -17,8 +17,9 @@ from alerts.models import Alert, AlertState
 from patients.actions import Actor, snapshot
 from patients.models import AuditAction, AuditEvent, Membership, Role
 
-# Nurses enter data and may acknowledge an alert; deciding it is dealt with is clinical.
-RESOLVING_ROLES = (Role.NEUROLOGIST, Role.ADMIN)
+# Nurses enter data; taking charge of an alert (acknowledging) and deciding it is dealt with
+# (resolving) are clinical decisions (issue 5: neurologists acknowledge and resolve).
+DECIDING_ROLES = (Role.NEUROLOGIST, Role.ADMIN)
 
 
 def audit_event(
@@ -47,18 +48,22 @@ def _locked(alert: Alert, actor: Actor) -> Alert:
     return current
 
 
-def can_resolve(user: Any, alert: Alert) -> bool:
+def can_decide(user: Any, alert: Alert) -> bool:
+    """May acknowledge and resolve: a neurologist or admin of the patient's site."""
     if user.is_superuser:
         return True
     return Membership.objects.filter(
-        user=user, site_id=alert.patient.site_id, role__in=RESOLVING_ROLES
+        user=user, site_id=alert.patient.site_id, role__in=DECIDING_ROLES
     ).exists()
 
 
 @transaction.atomic
 def acknowledge_alert(alert: Alert, *, actor: Actor) -> Alert:
-    """Someone has seen the alert and is on it. Acknowledging twice keeps the first."""
+    """A neurologist (or site admin) has seen the alert and is on it. Acknowledging twice
+    keeps the first."""
     alert = _locked(alert, actor)
+    if not can_decide(actor.user, alert):
+        raise PermissionDenied("only a neurologist or site admin may acknowledge an alert")
     if alert.state != AlertState.OPEN:
         return alert
     before = snapshot(alert)
@@ -79,7 +84,7 @@ def resolve_alert(alert: Alert, *, actor: Actor, note: str) -> Alert:
     if not note:
         raise ValidationError({"resolution_note": "say how the alert was dealt with"})
     alert = _locked(alert, actor)
-    if not can_resolve(actor.user, alert):
+    if not can_decide(actor.user, alert):
         raise PermissionDenied("only a neurologist or site admin may resolve an alert")
     if alert.state == AlertState.RESOLVED:
         return alert

@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from alerts.actions import DECIDING_ROLES
 from api.auth import IntegrationUser
 from patients.models import Membership, Role
 
@@ -35,8 +36,9 @@ def has_role_anywhere(user: Any, roles: set[str]) -> bool:
     return Membership.objects.filter(user=user, role__in=roles).exists()
 
 
-# Clinical judgement (closing an alert, reading a patient under another definition).
-CLINICAL_DECISION_ROLES = {Role.NEUROLOGIST, Role.ADMIN}
+# Clinical judgement (taking charge of or closing an alert): the rule `alerts.actions`
+# enforces too, so the API answers 403 before the action would refuse.
+CLINICAL_DECISION_ROLES = set(DECIDING_ROLES)
 
 
 class IsNeurologistOfSite(BasePermission):

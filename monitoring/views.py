@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -17,10 +16,10 @@ from django.utils import timezone
 
 from alerts.models import PatientStatus
 from monitoring import forms, plots
-from monitoring.clinical import progression
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
 from monitoring.clinical.rebaseline import add_months
+from monitoring.events import EventRow, computed_events, stored_events
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.actions import Actor, record_read, save_record
 from patients.models import Patient, TherapyCourse
@@ -86,61 +85,6 @@ def _save_form(request: HttpRequest, patient: Patient, form: ModelForm, title: s
     )
 
 
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    """A worsening or improvement event as the patient page shows it."""
-
-    kind: str
-    cdw_type: str | None
-    onset_date: dt.date
-    onset_value: float
-    baseline_date: dt.date
-    baseline_value: float
-    confirmation_date: dt.date
-    pira_date: dt.date | None
-    relapses: tuple[dt.date, ...]
-
-
-def _stored_events(status: PatientStatus) -> list[EventRow]:
-    day = dt.date.fromisoformat
-    return [
-        EventRow(
-            "worsening",
-            e["cdw_type"],
-            day(e["onset"]["date"]),
-            e["onset"]["edss"],
-            day(e["baseline"]["date"]),
-            e["baseline"]["edss"],
-            day(e["confirmation"]["date"]),
-            day(e["pira_confirmation"]["date"]) if e["pira_confirmation"] else None,
-            tuple(day(r) for r in e["relapses"]),
-        )
-        for e in status.worsening
-    ]
-
-
-def _computed_events(visits: list[Visit], relapses: list[Relapse], name: str) -> list[EventRow]:
-    events = progression.assess(
-        [progression.Visit(v.date, float(v.edss), v.scheduled) for v in visits],
-        [r.onset for r in relapses],
-        definition(name),
-    )
-    return [
-        EventRow(
-            e.kind,
-            e.cdw_type,
-            e.onset.date,
-            e.onset.value,
-            e.baseline.date,
-            e.baseline.value,
-            e.confirmation.date,
-            e.pira_confirmation.date if e.pira_confirmation else None,
-            e.relapses,
-        )
-        for e in events
-    ]
-
-
 @login_required
 def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     patient = _patient(request, public_id)
@@ -163,9 +107,9 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         chosen = DEFAULT_PRESET
     # Reads show the stored status; only another definition, asked for, is computed here.
     if status is not None and chosen == stored:
-        events = _stored_events(status)
+        events = stored_events(status)
     else:
-        events = _computed_events(visits, relapses, chosen)
+        events = computed_events(visits, relapses, definition(chosen))
     changed = max(
         (r.updated_at for r in [*visits, *relapses, *scans, *nfl, *courses]), default=None
     )

@@ -230,7 +230,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "mstrack API",
     "DESCRIPTION": "Treat-to-target care in multiple sclerosis: patients, visits, relapses, "
-    "MRI scans, NfL samples and therapy courses of the caller's sites.",
+    "MRI scans, NfL samples and therapy courses of the caller's sites, their stored status, "
+    "progression events and alerts.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Docs pages load their scripts from this server, not a CDN.
@@ -238,6 +239,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # NEDA-3 and NEDA-4 share one set of states: one enum, named once.
+    "ENUM_NAME_OVERRIDES": {"NedaStateEnum": "alerts.models.NedaState"},
 }
 
 # Django's password check, locked for LOGIN_LOCKOUT_PERIOD after this many failures in a row.

@@ -34,10 +34,12 @@ def alert(today, patient) -> Alert:
     return alerts(patient, Rule.RELAPSE_ON_THERAPY)[0]
 
 
-def test_nurse_acknowledges_neurologist_resolves(alert, nurse_a, neurologist_a):
-    acknowledged = acknowledge_alert(alert, actor=Actor.of(nurse_a))
+def test_neurologist_acknowledges_and_resolves_nurse_may_not(alert, nurse_a, neurologist_a):
+    with pytest.raises(PermissionDenied):
+        acknowledge_alert(alert, actor=Actor.of(nurse_a))
+    acknowledged = acknowledge_alert(alert, actor=Actor.of(neurologist_a))
     assert acknowledged.state == AlertState.ACKNOWLEDGED
-    assert acknowledged.acknowledged_by == nurse_a and acknowledged.acknowledged_at
+    assert acknowledged.acknowledged_by == neurologist_a and acknowledged.acknowledged_at
     with pytest.raises(PermissionDenied):
         resolve_alert(alert, actor=Actor.of(nurse_a), note="seen")
     resolved = resolve_alert(alert, actor=Actor.of(neurologist_a), note=" therapy switched ")
@@ -46,7 +48,7 @@ def test_nurse_acknowledges_neurologist_resolves(alert, nurse_a, neurologist_a):
     changes = AuditEvent.objects.filter(object_id=str(alert.public_id)).order_by("at", "id")
     assert [(e.actor_label, e.action) for e in changes] == [
         ("alerts", "create"),
-        ("nurse-a", "update"),
+        ("neuro-a", "update"),
         ("neuro-a", "update"),
     ]
     assert changes[2].before["state"] == "acknowledged"
@@ -71,8 +73,8 @@ def test_resolved_alert_stays_resolved_on_the_same_evidence(alert, patient, neur
     assert Alert.objects.filter(patient=patient, rule=Rule.RELAPSE_ON_THERAPY).count() == 1
 
 
-def test_acknowledged_alert_is_not_raised_again(alert, patient, nurse_a):
-    acknowledge_alert(alert, actor=Actor.of(nurse_a))
+def test_acknowledged_alert_is_not_raised_again(alert, patient, neurologist_a):
+    acknowledge_alert(alert, actor=Actor.of(neurologist_a))
     run(patient)
     assert [a.state for a in alerts(patient, Rule.RELAPSE_ON_THERAPY)] == ["acknowledged"]
 
