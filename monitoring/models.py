@@ -6,12 +6,21 @@ Decimal columns keep one more decimal place than the clinic records so that a wr
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
 from django.db import models
 from django.db.models import Q
 
 from monitoring.clinical import measures
 from monitoring.clinical import thresholds as t
-from patients.models import ClinicalRecord, ErrorCollector, Patient, record_constraints
+from patients.models import (
+    ClinicalRecord,
+    Conflicts,
+    ErrorCollector,
+    Patient,
+    record_constraints,
+)
 
 
 class Visit(ClinicalRecord):
@@ -77,10 +86,30 @@ class Visit(ClinicalRecord):
             errors.check(measures.nhpt, self.nhpt)
         if self.sdmt is not None:
             errors.check(measures.sdmt, self.sdmt)
-        if self.patient_id and self.date:
-            same_day = Visit.objects.filter(patient_id=self.patient_id, date=self.date)
-            if same_day.exclude(pk=self.pk).exists():
-                errors.add("date", f"this patient already has a visit on {self.date}")
+
+    @classmethod
+    def conflicts(cls, records: Sequence[Visit]) -> Conflicts:
+        """One visit per patient and day (entered-in-error ones aside)."""
+        wanted = [(r.patient_id, r.date) for r in records if r.patient_id and r.date]
+        if not wanted:
+            return {}
+        stored = {
+            (patient, day): pk
+            for patient, day, pk in cls.objects.filter(
+                patient_id__in={patient for patient, _ in wanted},
+                date__in={day for _, day in wanted},
+            ).values_list("patient_id", "date", "pk")
+        }
+        found: Conflicts = {}
+        seen: set[tuple[int, dt.date]] = set()
+        for index, record in enumerate(records):
+            key = (record.patient_id, record.date)
+            if not record.patient_id or not record.date:
+                continue
+            if stored.get(key, record.pk) != record.pk or key in seen:
+                found[index] = [("date", f"this patient already has a visit on {record.date}")]
+            seen.add(key)
+        return found
 
 
 class Severity(models.TextChoices):

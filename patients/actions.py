@@ -18,7 +18,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from patients.models import AuditAction, AuditEvent, ClinicalRecord, Patient
+from mstrack.db import insert_instances
+from patients.models import AuditAction, AuditEvent, ClinicalRecord, Patient, validate_many
 from patients.signals import patient_data_changed
 
 Record = TypeVar("Record", bound=models.Model)
@@ -120,40 +121,41 @@ def create_records(instances: Sequence[Record], *, actor: Actor) -> list[Record]
     The same validation and audit rows as `save_record`, with one INSERT for the records and
     one for the audit rows instead of a round trip per record (bulk imports, the API).
     """
-    errors: dict[int, ValidationError] = {}
     # Foreign keys already holding a fetched row (the patient, the therapy) need not be looked
-    # up again: that check is one query per record. The one unique field not covered by
-    # clean() is the fresh random public_id.
-    loaded = [
-        field.name
-        for field in instances[0]._meta.concrete_fields
-        if field.is_relation and all(field.is_cached(instance) for instance in instances)
-    ] if instances else []
-    for index, instance in enumerate(instances):
-        try:
-            instance.full_clean(exclude=loaded, validate_unique=False)
-        except ValidationError as error:
-            errors[index] = error
+    # up again: that check is one query per record. Rules against stored records run once
+    # for the batch (validate_many); the fresh random public_id needs no uniqueness query.
+    loaded = (
+        [
+            field.name
+            for field in instances[0]._meta.concrete_fields
+            if field.is_relation and all(field.is_cached(instance) for instance in instances)
+        ]
+        if instances
+        else []
+    )
+    errors = validate_many(instances, exclude=loaded)
     if errors:
         raise RecordErrors(errors)
     try:
         with transaction.atomic():
-            type(instances[0])._base_manager.bulk_create(instances)
+            insert_instances(instances)
     except IntegrityError:
         # Records of the batch clash with each other (two visits on one day), which clean()
         # cannot see before either is saved: one at a time, the clash is named.
         return _save_each(instances, actor=actor)
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=actor.user,
-            actor_label=actor.label,
-            action=AuditAction.CREATE,
-            model=instance._meta.label_lower,
-            object_id=str(getattr(instance, "public_id", instance.pk)),
-            patient=_patient_of(instance),
-            after=snapshot(instance),
-        )
-        for instance in instances
+    insert_instances(
+        [
+            AuditEvent(
+                actor=actor.user,
+                actor_label=actor.label,
+                action=AuditAction.CREATE,
+                model=instance._meta.label_lower,
+                object_id=str(getattr(instance, "public_id", instance.pk)),
+                patient=_patient_of(instance),
+                after=snapshot(instance),
+            )
+            for instance in instances
+        ]
     )
     announced: set[int] = set()
     for instance in instances:

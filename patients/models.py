@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -73,6 +73,67 @@ def not_future(field: str) -> Q:
 
 class SiteQuerySet(SiteScopedQuerySet):
     site_lookup = "pk"
+
+
+Conflicts = dict[int, list[tuple[str, str]]]
+
+
+class Validated(models.Model):
+    """A model whose rules live in two parts, so that a batch of records costs one query per
+    rule instead of one per record: `clean_own` checks a record by itself, `conflicts` checks
+    records against those already stored (and against each other)."""
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        errors = ErrorCollector()
+        self.clean_own(errors)
+        for field, message in type(self).conflicts([self]).get(0, []):
+            errors.add(field, message)
+        errors.raise_any()
+
+    def clean_own(self, errors: ErrorCollector) -> None:
+        """Rules about this record alone; report each through `errors` by field name."""
+
+    @classmethod
+    def conflicts(cls, records: Sequence[Any]) -> Conflicts:
+        """(field, message) by position of the records that clash with stored ones or with an
+        earlier record of the same batch."""
+        return {}
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        """Every constraint mirrors a rule of `clean()`, which names the field; skip the
+        unnamed duplicate message Django would add."""
+
+
+def validate_many(records: Sequence[Validated], *, exclude: Sequence[str] = ()) -> dict[
+    int, ValidationError
+]:
+    """The errors of each record as `full_clean()` would give them, for a batch."""
+    found: dict[int, ErrorCollector] = {}
+    checked: list[Validated] = []
+    positions: list[int] = []
+    for index, record in enumerate(records):
+        errors = ErrorCollector()
+        try:
+            record.clean_fields(exclude=exclude)
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                errors.errors.setdefault(field, []).extend(messages)
+        else:
+            # Own rules compare typed values: only once every field has parsed.
+            record.clean_own(errors)
+            checked.append(record)
+            positions.append(index)
+        if errors.errors:
+            found[index] = errors
+    if checked:
+        for position, clashes in type(checked[0]).conflicts(checked).items():
+            collector = found.setdefault(positions[position], ErrorCollector())
+            for field, message in clashes:
+                collector.add(field, message)
+    return {index: ValidationError(errors.errors) for index, errors in found.items()}
 
 
 class Site(models.Model):
@@ -148,7 +209,7 @@ class PatientQuerySet(SiteScopedQuerySet):
     site_lookup = "site"
 
 
-class Patient(models.Model):
+class Patient(Validated):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField("MRN", max_length=64, help_text="Medical record number at the site")
@@ -199,8 +260,7 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.site_id and self.site.code}:{self.mrn}"
 
-    def clean(self) -> None:
-        errors = ErrorCollector()
+    def clean_own(self, errors: ErrorCollector) -> None:
         today = timezone.localdate()
         self.mrn = (self.mrn or "").strip()
         if not self.mrn:
@@ -217,17 +277,31 @@ class Patient(models.Model):
                         today=today,
                         birth_date=self.birth_date,
                     )
-        if self.site_id and self.mrn:
-            duplicate = Patient.objects.filter(site_id=self.site_id, mrn=self.mrn).exclude(
-                pk=self.pk
-            )
-            if duplicate.exists():
-                errors.add("mrn", f"MRN {self.mrn} is already used by another patient of this site")
-        errors.raise_any()
 
-    def validate_constraints(self, exclude: Any = None) -> None:
-        """Every constraint mirrors a rule of `clean()`, which names the field; skip the
-        unnamed duplicate message Django would add."""
+    @classmethod
+    def conflicts(cls, records: Sequence[Any]) -> Conflicts:
+        """An MRN is unique within its site."""
+        wanted = [(r.site_id, r.mrn) for r in records if r.site_id and r.mrn]
+        if not wanted:
+            return {}
+        stored = {
+            (site, mrn): pk
+            for site, mrn, pk in cls.objects.filter(
+                site_id__in={site for site, _ in wanted}, mrn__in={mrn for _, mrn in wanted}
+            ).values_list("site_id", "mrn", "pk")
+        }
+        found: Conflicts = {}
+        seen: set[tuple[int, str]] = set()
+        for index, record in enumerate(records):
+            key = (record.site_id, record.mrn)
+            if not record.site_id or not record.mrn:
+                continue
+            if stored.get(key, record.pk) != record.pk or key in seen:
+                found[index] = [
+                    ("mrn", f"MRN {record.mrn} is already used by another patient of this site")
+                ]
+            seen.add(key)
+        return found
 
     def age_on(self, day: dt.date) -> int:
         before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
@@ -245,7 +319,7 @@ class InUseManager(models.Manager.from_queryset(ClinicalQuerySet)):  # type: ign
         return super().get_queryset().filter(entered_in_error_at__isnull=True)
 
 
-class ClinicalRecord(models.Model):
+class ClinicalRecord(Validated):
     """A dated clinical record of one patient. Never deleted: marked entered-in-error."""
 
     date_field: ClassVar[str] = "date"
@@ -281,8 +355,7 @@ class ClinicalRecord(models.Model):
     def is_entered_in_error(self) -> bool:
         return self.entered_in_error_at is not None
 
-    def clean(self) -> None:
-        errors = ErrorCollector()
+    def clean_own(self, errors: ErrorCollector) -> None:
         self.clean_values(errors)
         day = getattr(self, self.date_field)
         if day and self.patient_id:
@@ -293,13 +366,9 @@ class ClinicalRecord(models.Model):
                 today=timezone.localdate(),
                 birth_date=self.patient.birth_date,
             )
-        errors.raise_any()
 
     def clean_values(self, errors: ErrorCollector) -> None:
         """Per-model rules; report each through `errors` under its field name."""
-
-    def validate_constraints(self, exclude: Any = None) -> None:
-        """See Patient.validate_constraints: `clean()` covers every constraint by name."""
 
 
 def record_constraints(prefix: str, date_field: str = "date") -> list[models.BaseConstraint]:

@@ -88,3 +88,41 @@ def test_committed_change_announces_the_patient(
         assert received == [patient.pk]
     finally:
         patient_data_changed.disconnect(listener)
+
+
+def test_batch_validation_is_one_query_per_rule_and_names_each_clash(
+    patient, nurse_a, django_assert_max_num_queries
+):
+    import datetime as dt
+
+    from patients.models import validate_many
+
+    f.visit(patient, date=dt.date(2024, 1, 5)).save()
+    batch = [f.visit(patient, date=dt.date(2024, 1, day)) for day in range(1, 31)]
+    batch.append(f.visit(patient, date=dt.date(2024, 1, 7)))  # twice in the batch
+    batch.append(f.visit(patient, date=dt.date(2024, 2, 1), edss=Decimal("3.25")))
+    with django_assert_max_num_queries(1):
+        errors = validate_many(batch, exclude=["patient"])
+    assert sorted(errors) == [4, 30, 31]
+    assert "already has a visit on 2024-01-05" in errors[4].message_dict["date"][0]
+    assert "already has a visit on 2024-01-07" in errors[30].message_dict["date"][0]
+    assert "edss" in errors[31].message_dict
+    # The same rules, one record at a time, through full_clean.
+    with pytest.raises(ValidationError) as one:
+        batch[4].full_clean()
+    assert one.value.message_dict == errors[4].message_dict
+
+
+def test_created_records_are_saved_instances(patient, nurse_a):
+    import datetime as dt
+
+    from patients.actions import create_records
+
+    made = create_records(
+        [f.visit(patient, date=dt.date(2024, 3, day)) for day in (1, 2, 3)],
+        actor=Actor.of(nurse_a),
+    )
+    assert all(visit.pk and not visit._state.adding for visit in made)
+    stored = Visit.objects.get(pk=made[0].pk)
+    assert stored.public_id == made[0].public_id and stored.created_at == made[0].created_at
+    assert AuditEvent.objects.filter(action="create", model="monitoring.visit").count() == 3
