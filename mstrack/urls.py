@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("", include("alerts.urls")),
     path("api/", include("api.urls")),
+    path("fhir/", include("api.fhir_urls")),
 ]

@@ -1,0 +1,552 @@
+"""A FHIR R4 transaction Bundle in: parsed with `fhir.resources.R4B`, mapped to our models and
+written through `patients.actions.save_record` (the model's validation, the audit row), all
+in one transaction or not at all.
+
+Idempotent: a patient is found by MRN within the caller's site; every other record by
+`source_system` (the bundle's `meta.source`, else "fhir") and `source_id` (the resource's id,
+else its fullUrl), so a retried bundle updates what it created and changes nothing twice.
+Observations of visit measures on one day make one `Visit` (keyed by its EDSS Observation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, models, transaction
+from fhir.resources.R4B.bundle import Bundle
+
+from api import fhir_codes as c
+from monitoring.models import MriScan, NflSample, Relapse, Visit
+from patients.actions import Actor, save_record
+from patients.models import Patient, Site, Therapy, TherapyCourse
+
+SUPPORTED = ("Patient", "Observation", "Condition", "MedicationStatement")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem, for an OperationOutcome: which entry, where in it, what."""
+
+    index: int | None
+    expression: str
+    message: str
+
+
+class BundleRefused(Exception):
+    def __init__(self, issues: list[Issue]) -> None:
+        super().__init__(f"{len(issues)} problem(s)")
+        self.issues = issues
+
+
+@dataclass
+class Written:
+    """What one entry became: the resource type and id to answer with, and whether new."""
+
+    resource_type: str
+    id: str
+    created: bool
+
+
+@dataclass
+class Context:
+    user: Any
+    actor: Actor
+    source_system: str
+    issues: list[Issue] = field(default_factory=list)
+    patients: dict[str, Patient] = field(default_factory=dict)  # by fullUrl and Patient/id
+    written: dict[int, Written] = field(default_factory=dict)
+    entries: list[Any] = field(default_factory=list)
+
+    def refuse(self, index: int, expression: str, message: str) -> None:
+        self.issues.append(Issue(index, f"Bundle.entry[{index}].resource.{expression}", message))
+
+
+def parse(data: Any) -> Bundle:
+    """The bundle, or BundleRefused naming each structural problem."""
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        raise BundleRefused([Issue(None, "Bundle", "expected a FHIR Bundle resource")])
+    if data.get("type") != "transaction":
+        raise BundleRefused([Issue(None, "Bundle.type", "expected a transaction Bundle")])
+    try:
+        bundle = Bundle.model_validate(data)
+    except pydantic.ValidationError as error:
+        raise BundleRefused([_issue(e) for e in error.errors()]) from None
+    issues = []
+    for index, entry in enumerate(bundle.entry or []):
+        kind = entry.resource.get_resource_type() if entry.resource else None
+        if kind not in SUPPORTED:
+            issues.append(
+                Issue(
+                    index,
+                    f"Bundle.entry[{index}].resource",
+                    f"{kind} is not accepted; send {', '.join(SUPPORTED)}",
+                )
+            )
+    if not bundle.entry:
+        issues.append(Issue(None, "Bundle.entry", "the bundle has no entries"))
+    if issues:
+        raise BundleRefused(issues)
+    return bundle
+
+
+def _issue(error: Any) -> Issue:
+    loc = error["loc"]
+    index = loc[1] if len(loc) > 1 and loc[0] == "entry" and isinstance(loc[1], int) else None
+    path = "Bundle"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return Issue(index, path, error["msg"])
+
+
+def write(bundle: Bundle, *, user: Any, actor: Actor) -> dict[int, Written]:
+    """Save every entry in one transaction; on any problem save nothing (BundleRefused)."""
+    source = (bundle.meta.source if bundle.meta and bundle.meta.source else None) or c.SOURCE
+    ctx = Context(user=user, actor=actor, source_system=source, entries=list(bundle.entry))
+    entries = list(enumerate(bundle.entry))
+    with transaction.atomic():
+        diagnoses = _diagnoses(entries)
+        for index, entry in entries:
+            if entry.resource.get_resource_type() == "Patient":
+                _patient(ctx, index, entry, diagnoses)
+        for index, entry in entries:
+            if index in diagnoses.values():
+                continue
+            kind = entry.resource.get_resource_type()
+            if kind == "Condition":
+                _relapse(ctx, index, entry)
+            elif kind == "MedicationStatement":
+                _therapy_course(ctx, index, entry)
+            elif kind == "Observation":
+                _observation(ctx, index, entry)
+        _visits(ctx, entries)
+        if ctx.issues:
+            transaction.set_rollback(True)
+    if ctx.issues:
+        raise BundleRefused(sorted(ctx.issues, key=lambda i: (i.index is None, i.index or 0)))
+    return ctx.written
+
+
+# --- Helpers --------------------------------------------------------------------------
+
+
+def _key(entry: Any) -> str:
+    return entry.resource.id or entry.fullUrl or ""
+
+
+def _codes(concept: Any) -> set[tuple[str | None, str | None]]:
+    return {(coding.system, coding.code) for coding in (concept.coding or [])} if concept else set()
+
+
+def _day(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def _subject(ctx: Context, index: int, reference: Any, expression: str) -> Patient | None:
+    ref = reference.reference if reference else None
+    patient = ctx.patients.get(ref or "")
+    if patient is None and ref and ref.startswith("Patient/"):
+        patient = (
+            Patient.objects.visible_to(ctx.user).filter(public_id=_uuid(ref[8:])).first()
+            if _uuid(ref[8:])
+            else None
+        )
+    if patient is None:
+        ctx.refuse(
+            index,
+            expression,
+            f"reference {ref!r} resolves to no patient of this bundle or of your sites",
+        )
+    return patient
+
+
+def _uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def _save(
+    ctx: Context,
+    index: int,
+    instance: models.Model,
+    values: dict[str, Any],
+    fields: dict[str, str],
+    *,
+    indexes: dict[str, int] | None = None,
+) -> bool:
+    """Apply values and save through the write path, unless nothing changed. Model errors
+    become issues at the FHIR element the field came from. Returns True when saved."""
+    changed = instance.pk is None or any(
+        getattr(instance, name) != value for name, value in values.items()
+    )
+    for name, value in values.items():
+        setattr(instance, name, value)
+    if not changed:
+        return True
+    try:
+        save_record(instance, actor=ctx.actor)
+    except ValidationError as error:
+        messages = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+        for name, texts in messages.items():
+            at = (indexes or {}).get(name, index)
+            where = fields.get(name, "") if name not in (NON_FIELD_ERRORS, "") else ""
+            for text in texts:
+                ctx.refuse(at, where or "", f"{name}: {text}" if where else text)
+        return False
+    except IntegrityError:
+        ctx.refuse(index, "", "clashes with another record (retry the bundle)")
+        return False
+    return True
+
+
+def _record(
+    ctx: Context, index: int, model: type[models.Model], patient: Patient, source_id: str
+) -> models.Model | None:
+    """The record this source id created before, or a new one; None if withdrawn."""
+    found = model.all_records.filter(
+        patient=patient, source_system=ctx.source_system, source_id=source_id
+    ).first()
+    own = _uuid(source_id[:36])
+    if found is None and own:
+        # Our own id (as `$everything` exports it, `<uuid>` or `<uuid>-edss`): that record.
+        found = model.all_records.filter(patient=patient, public_id=own).first()
+    if found is not None and found.is_entered_in_error:
+        ctx.refuse(index, "id", f"{source_id!r} names a record marked entered in error")
+        return None
+    return found or model(patient=patient, source_system=ctx.source_system, source_id=source_id)
+
+
+# --- Patients ---------------------------------------------------------------------------
+
+
+def _diagnoses(entries: list[tuple[int, Any]]) -> dict[str, int]:
+    """Diagnosis Conditions (an MS phenotype code) by the reference of their subject."""
+    out = {}
+    for index, entry in entries:
+        resource = entry.resource
+        if resource.get_resource_type() == "Condition" and _codes(resource.code) & set(
+            c.PHENOTYPE_OF
+        ):
+            out[resource.subject.reference if resource.subject else ""] = index
+    return out
+
+
+def _site(ctx: Context, index: int, resource: Any) -> Site | None:
+    sites = Site.objects.visible_to(ctx.user)
+    organisation = resource.managingOrganization
+    code = (
+        organisation.identifier.value
+        if organisation and organisation.identifier and organisation.identifier.value
+        else None
+    )
+    if code:
+        site = sites.filter(code=code).first()
+        if site is None:
+            ctx.refuse(index, "managingOrganization", f"no site {code!r} among yours")
+        return site
+    found = list(sites[:2])
+    if len(found) != 1:
+        ctx.refuse(index, "managingOrganization", "say which site (identifier value: its code)")
+        return None
+    return found[0]
+
+
+def _mrn(resource: Any) -> str | None:
+    identifiers = resource.identifier or []
+    typed = [i for i in identifiers if i.type and (c.IDENTIFIER_TYPE, "MR") in _codes(i.type)]
+    chosen = typed or identifiers
+    return chosen[0].value if chosen else None
+
+
+def _patient(ctx: Context, index: int, entry: Any, diagnoses: dict[str, int]) -> None:
+    resource = entry.resource
+    site = _site(ctx, index, resource)
+    mrn = _mrn(resource)
+    if not mrn:
+        ctx.refuse(index, "identifier", "a patient needs its MRN as an identifier (type MR)")
+    if site is None or not mrn:
+        return
+    found = Patient.objects.filter(site=site, mrn=mrn).first()
+    patient = found or Patient(
+        site=site, mrn=mrn, source_system=ctx.source_system, source_id=_key(entry)
+    )
+    values: dict[str, Any] = {"birth_date": resource.birthDate}
+    if resource.gender:
+        values["sex"] = resource.gender
+    if resource.name:
+        name = resource.name[0]
+        values["display_name"] = name.text or " ".join([*(name.given or []), name.family or ""])
+    fields = {
+        "birth_date": "birthDate",
+        "sex": "gender",
+        "display_name": "name",
+        "mrn": "identifier",
+    }
+    indexes: dict[str, int] = {}
+    at = next(
+        (i for ref, i in diagnoses.items() if ref in (entry.fullUrl, f"Patient/{resource.id}")),
+        None,
+    )
+    if at is not None:
+        condition = ctx.entries[at].resource
+        values["phenotype"] = next(
+            c.PHENOTYPE_OF[code] for code in _codes(condition.code) if code in c.PHENOTYPE_OF
+        )
+        values["symptom_onset"] = _day(condition.onsetDateTime)
+        values["diagnosis_date"] = _day(condition.recordedDate)
+        for name, where in (
+            ("phenotype", "code"),
+            ("symptom_onset", "onsetDateTime"),
+            ("diagnosis_date", "recordedDate"),
+        ):
+            indexes[name] = at
+            fields[name] = where
+    elif found is None:
+        ctx.refuse(
+            index,
+            "",
+            "a new patient needs a diagnosis Condition (an MS phenotype code, "
+            "e.g. SNOMED CT 426373005 for RRMS) with this patient as subject",
+        )
+        return
+    if _save(ctx, index, patient, values, fields, indexes=indexes):
+        for ref in (entry.fullUrl, f"Patient/{resource.id}" if resource.id else None):
+            if ref:
+                ctx.patients[ref] = patient
+        ctx.written[index] = Written("Patient", str(patient.public_id), found is None)
+        if at is not None:
+            ctx.written[at] = Written("Condition", f"{patient.public_id}-diagnosis", found is None)
+
+
+# --- Records ----------------------------------------------------------------------------
+
+
+def _relapse(ctx: Context, index: int, entry: Any) -> None:
+    resource = entry.resource
+    if c.RELAPSE not in _codes(resource.code):
+        ctx.refuse(
+            index, "code", f"expected a relapse ({c.CONDITIONS}|relapse) or an MS diagnosis code"
+        )
+        return
+    patient = _subject(ctx, index, resource.subject, "subject")
+    if patient is None:
+        return
+    record = _record(ctx, index, Relapse, patient, _key(entry))
+    if record is None:
+        return
+    severity = next(
+        (c.SEVERITY_OF[code] for _, code in _codes(resource.severity) if code in c.SEVERITY_OF),
+        "",
+    )
+    verified = (c.VERIFICATION_STATUS, "confirmed") in _codes(resource.verificationStatus)
+    values = {
+        "onset": _day(resource.onsetDateTime),
+        "end": _day(resource.abatementDateTime),
+        "severity": severity,
+        "confirmed_by_clinician": verified,
+    }
+    fields = {"onset": "onsetDateTime", "end": "abatementDateTime", "severity": "severity"}
+    created = record.pk is None
+    if _save(ctx, index, record, values, fields):
+        ctx.written[index] = Written("Condition", str(record.public_id), created)
+
+
+def _therapy_course(ctx: Context, index: int, entry: Any) -> None:
+    resource = entry.resource
+    code = next(
+        (
+            code
+            for system, code in _codes(resource.medicationCodeableConcept)
+            if system == c.THERAPIES
+        ),
+        None,
+    )
+    therapy = Therapy.objects.filter(code=code).first() if code else None
+    if therapy is None:
+        ctx.refuse(
+            index,
+            "medicationCodeableConcept",
+            f"expected a therapy code of {c.THERAPIES} (our catalogue), got {code!r}",
+        )
+        return
+    patient = _subject(ctx, index, resource.subject, "subject")
+    period = resource.effectivePeriod
+    if period is None or period.start is None:
+        ctx.refuse(index, "effectivePeriod.start", "a therapy course needs its start date")
+        return
+    if patient is None:
+        return
+    record = _record(ctx, index, TherapyCourse, patient, _key(entry))
+    if record is None:
+        return
+    values = {"therapy": therapy, "start": _day(period.start), "end": _day(period.end)}
+    fields = {
+        "start": "effectivePeriod.start",
+        "end": "effectivePeriod.end",
+        "therapy": "medicationCodeableConcept",
+    }
+    created = record.pk is None
+    if _save(ctx, index, record, values, fields):
+        ctx.written[index] = Written("MedicationStatement", str(record.public_id), created)
+
+
+def _number(value: Any, whole: bool) -> Any:
+    """A Decimal as the model takes it; a whole count stays refusable if it is not whole."""
+    if value is None or not whole:
+        return value
+    return int(value) if value == int(value) else value
+
+
+def _observation(ctx: Context, index: int, entry: Any) -> None:
+    resource = entry.resource
+    codes = _codes(resource.code)
+    if any(system == c.MEASURES and code in c.VISIT_MEASURES for system, code in codes):
+        return  # visit measures are grouped by day in `_visits`
+    patient = _subject(ctx, index, resource.subject, "subject")
+    day = _day(resource.effectiveDateTime)
+    if day is None:
+        ctx.refuse(index, "effectiveDateTime", "an observation needs its date")
+    if (c.MEASURES, c.MRI) in codes:
+        if patient is not None and day is not None:
+            _mri(ctx, index, entry, patient, day)
+    elif (c.LOINC, c.NFL_LOINC) in codes or (c.MEASURES, c.NFL_CSF) in codes:
+        if patient is not None and day is not None:
+            _nfl(ctx, index, entry, patient, day, csf=(c.MEASURES, c.NFL_CSF) in codes)
+    else:
+        ctx.refuse(
+            index,
+            "code",
+            "not a measure we keep: EDSS, T25FW, 9HPT, SDMT, MRI "
+            f"activity ({c.MEASURES}) or NfL (LOINC {c.NFL_LOINC})",
+        )
+
+
+def _mri(ctx: Context, index: int, entry: Any, patient: Patient, day: dt.date) -> None:
+    record = _record(ctx, index, MriScan, patient, _key(entry))
+    if record is None:
+        return
+    values: dict[str, Any] = {
+        "date": day,
+        "new_t2": None,
+        "gd_enhancing": None,
+        "total_t2": None,
+        "pbvc": None,
+    }
+    fields = {"date": "effectiveDateTime"}
+    for position, component in enumerate(entry.resource.component or []):
+        for system, code in _codes(component.code):
+            if system == c.MEASURES and code in c.MRI_COMPONENTS:
+                name = c.MRI_COMPONENTS[code][0]
+                quantity = component.valueQuantity
+                value = quantity.value if quantity else component.valueInteger
+                values[name] = _number(value, whole=name != "pbvc")
+                fields[name] = f"component[{position}].valueQuantity.value"
+    for name in ("new_t2", "gd_enhancing"):
+        fields.setdefault(name, "component")
+    created = record.pk is None
+    if _save(ctx, index, record, values, fields):
+        ctx.written[index] = Written("Observation", str(record.public_id), created)
+
+
+def _nfl(
+    ctx: Context, index: int, entry: Any, patient: Patient, day: dt.date, *, csf: bool
+) -> None:
+    resource = entry.resource
+    quantity = resource.valueQuantity
+    if quantity is None or quantity.value is None or "pg/mL" not in (quantity.unit, quantity.code):
+        ctx.refuse(index, "valueQuantity", "NfL needs valueQuantity in pg/mL")
+        return
+    record = _record(ctx, index, NflSample, patient, _key(entry))
+    if record is None:
+        return
+    matrix = (
+        "csf" if csf else (resource.specimen.display or "").lower() if resource.specimen else ""
+    )
+    assay = next((code for system, code in _codes(resource.method) if system == c.NFL_ASSAYS), "")
+    ranges = resource.referenceRange or []
+    upper = ranges[0].high.value if ranges and ranges[0].high else None
+    values = {
+        "date": day,
+        "value": quantity.value,
+        "matrix": matrix,
+        "assay": assay or "",
+        "lab_upper_limit": upper,
+    }
+    fields = {
+        "date": "effectiveDateTime",
+        "value": "valueQuantity.value",
+        "matrix": "specimen.display",
+        "assay": "method",
+        "lab_upper_limit": "referenceRange[0].high.value",
+    }
+    created = record.pk is None
+    if _save(ctx, index, record, values, fields):
+        ctx.written[index] = Written("Observation", str(record.public_id), created)
+
+
+def _visits(ctx: Context, entries: list[tuple[int, Any]]) -> None:
+    """Visit measures of one patient and day make one Visit, keyed by the EDSS entry."""
+    days: dict[tuple[int, dt.date], dict[str, tuple[int, Any]]] = {}
+    patients: dict[int, Patient] = {}
+    for index, entry in entries:
+        resource = entry.resource
+        if resource.get_resource_type() != "Observation":
+            continue
+        code = next(
+            (
+                code
+                for system, code in _codes(resource.code)
+                if system == c.MEASURES and code in c.VISIT_MEASURES
+            ),
+            None,
+        )
+        if code is None:
+            continue
+        patient = _subject(ctx, index, resource.subject, "subject")
+        day = _day(resource.effectiveDateTime)
+        value = resource.valueQuantity.value if resource.valueQuantity else None
+        if day is None:
+            ctx.refuse(index, "effectiveDateTime", "a visit measure needs its date")
+        if value is None:
+            ctx.refuse(index, "valueQuantity.value", f"{code} needs a value")
+        if patient is not None and day is not None and value is not None:
+            days.setdefault((patient.pk, day), {})[code] = (index, entry)
+            patients[patient.pk] = patient
+    for (patient_pk, day), measures in days.items():
+        patient = patients[patient_pk]
+        first_index = next(iter(measures.values()))[0]
+        if "edss" in measures:
+            index, edss_entry = measures["edss"]
+            record = _record(ctx, index, Visit, patient, _key(edss_entry))
+        else:
+            index = first_index
+            record = Visit.objects.filter(patient=patient, date=day).first()
+            if record is None:
+                ctx.refuse(
+                    index,
+                    "code",
+                    f"no visit on {day} to add this measure to: send "
+                    "the EDSS Observation of that visit too",
+                )
+        if record is None:
+            continue
+        values: dict[str, Any] = {"date": day}
+        fields = {"date": "effectiveDateTime"}
+        indexes = {"date": index}
+        for code, (at, entry) in measures.items():
+            name = c.VISIT_MEASURES[code][0]
+            values[name] = _number(entry.resource.valueQuantity.value, whole=name == "sdmt")
+            fields[name] = "valueQuantity.value"
+            indexes[name] = at
+        created = record.pk is None
+        if _save(ctx, index, record, values, fields, indexes=indexes):
+            for code, (at, _) in measures.items():
+                ctx.written[at] = Written("Observation", f"{record.public_id}-{code}", created)
