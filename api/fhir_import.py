@@ -114,16 +114,23 @@ def write(bundle: Bundle, *, user: Any, actor: Actor) -> dict[int, Written]:
             if entry.resource.get_resource_type() == "Patient":
                 _patient(ctx, index, entry, diagnoses)
         for index, entry in entries:
-            if index in diagnoses.values():
-                continue
             kind = entry.resource.get_resource_type()
-            if kind == "Condition":
+            if index in ctx.written or kind == "Patient":
+                continue
+            if kind == "Condition" and _codes(entry.resource.code) & set(c.PHENOTYPE_OF):
+                _diagnosis(ctx, index, entry)
+            elif kind == "Condition":
                 _relapse(ctx, index, entry)
             elif kind == "MedicationStatement":
                 _therapy_course(ctx, index, entry)
             elif kind == "Observation":
                 _observation(ctx, index, entry)
         _visits(ctx, entries)
+        if not ctx.issues:
+            # Every entry is either written or refused; this names any that slipped through.
+            for index in range(len(entries)):
+                if index not in ctx.written:
+                    ctx.refuse(index, "", "this entry could not be matched to a record")
         if ctx.issues:
             transaction.set_rollback(True)
     if ctx.issues:
@@ -296,19 +303,9 @@ def _patient(ctx: Context, index: int, entry: Any, diagnoses: dict[str, int]) ->
         None,
     )
     if at is not None:
-        condition = ctx.entries[at].resource
-        values["phenotype"] = next(
-            c.PHENOTYPE_OF[code] for code in _codes(condition.code) if code in c.PHENOTYPE_OF
-        )
-        values["symptom_onset"] = _day(condition.onsetDateTime)
-        values["diagnosis_date"] = _day(condition.recordedDate)
-        for name, where in (
-            ("phenotype", "code"),
-            ("symptom_onset", "onsetDateTime"),
-            ("diagnosis_date", "recordedDate"),
-        ):
-            indexes[name] = at
-            fields[name] = where
+        values.update(_diagnosis_values(ctx.entries[at].resource))
+        indexes.update(dict.fromkeys(DIAGNOSIS_FIELDS, at))
+        fields.update(DIAGNOSIS_FIELDS)
     elif found is None:
         ctx.refuse(
             index,
@@ -324,6 +321,33 @@ def _patient(ctx: Context, index: int, entry: Any, diagnoses: dict[str, int]) ->
         ctx.written[index] = Written("Patient", str(patient.public_id), found is None)
         if at is not None:
             ctx.written[at] = Written("Condition", f"{patient.public_id}-diagnosis", found is None)
+
+
+DIAGNOSIS_FIELDS = {
+    "phenotype": "code",
+    "symptom_onset": "onsetDateTime",
+    "diagnosis_date": "recordedDate",
+}
+
+
+def _diagnosis_values(condition: Any) -> dict[str, Any]:
+    """The patient's phenotype, symptom onset and diagnosis date from an MS diagnosis."""
+    return {
+        "phenotype": next(
+            c.PHENOTYPE_OF[code] for code in _codes(condition.code) if code in c.PHENOTYPE_OF
+        ),
+        "symptom_onset": _day(condition.onsetDateTime),
+        "diagnosis_date": _day(condition.recordedDate),
+    }
+
+
+def _diagnosis(ctx: Context, index: int, entry: Any) -> None:
+    """A diagnosis for a patient not sent in this bundle (or a second one): updates it."""
+    patient = _subject(ctx, index, entry.resource.subject, "subject")
+    if patient is not None and _save(
+        ctx, index, patient, _diagnosis_values(entry.resource), DIAGNOSIS_FIELDS
+    ):
+        ctx.written[index] = Written("Condition", f"{patient.public_id}-diagnosis", False)
 
 
 # --- Records ----------------------------------------------------------------------------
@@ -398,11 +422,15 @@ def _therapy_course(ctx: Context, index: int, entry: Any) -> None:
         ctx.written[index] = Written("MedicationStatement", str(record.public_id), created)
 
 
-def _number(value: Any, whole: bool) -> Any:
-    """A Decimal as the model takes it; a whole count stays refusable if it is not whole."""
-    if value is None or not whole:
-        return value
-    return int(value) if value == int(value) else value
+def _whole(ctx: Context, index: int, where: str, value: Any) -> int | None:
+    """A count or score as an int. The model's integer fields would truncate 40.5 silently,
+    so a fraction is refused here."""
+    if value is None:
+        return None
+    if value != int(value):
+        ctx.refuse(index, where, f"{value} is not a whole number")
+        return None
+    return int(value)
 
 
 def _observation(ctx: Context, index: int, entry: Any) -> None:
@@ -447,8 +475,9 @@ def _mri(ctx: Context, index: int, entry: Any, patient: Patient, day: dt.date) -
                 name = c.MRI_COMPONENTS[code][0]
                 quantity = component.valueQuantity
                 value = quantity.value if quantity else component.valueInteger
-                values[name] = _number(value, whole=name != "pbvc")
-                fields[name] = f"component[{position}].valueQuantity.value"
+                where = f"component[{position}].valueQuantity.value"
+                values[name] = value if name == "pbvc" else _whole(ctx, index, where, value)
+                fields[name] = where
     for name in ("new_t2", "gd_enhancing"):
         fields.setdefault(name, "component")
     created = record.pk is None
@@ -518,7 +547,11 @@ def _visits(ctx: Context, entries: list[tuple[int, Any]]) -> None:
         if value is None:
             ctx.refuse(index, "valueQuantity.value", f"{code} needs a value")
         if patient is not None and day is not None and value is not None:
-            days.setdefault((patient.pk, day), {})[code] = (index, entry)
+            measures = days.setdefault((patient.pk, day), {})
+            if code in measures:
+                ctx.refuse(index, "code", f"a second {code} of this patient on {day}")
+                continue
+            measures[code] = (index, entry)
             patients[patient.pk] = patient
     for (patient_pk, day), measures in days.items():
         patient = patients[patient_pk]
@@ -543,7 +576,10 @@ def _visits(ctx: Context, entries: list[tuple[int, Any]]) -> None:
         indexes = {"date": index}
         for code, (at, entry) in measures.items():
             name = c.VISIT_MEASURES[code][0]
-            values[name] = _number(entry.resource.valueQuantity.value, whole=name == "sdmt")
+            value = entry.resource.valueQuantity.value
+            values[name] = (
+                _whole(ctx, at, "valueQuantity.value", value) if name == "sdmt" else value
+            )
             fields[name] = "valueQuantity.value"
             indexes[name] = at
         created = record.pk is None

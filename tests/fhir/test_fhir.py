@@ -349,6 +349,12 @@ MALFORMED = {
         "aspirin",
     ),
     "no MRN": (bad(lambda b: b["entry"][0]["resource"].pop("identifier")), 0, "MRN"),
+    "SDMT not whole": (bad(set_value(5, 40.5)), 5, "whole number"),
+    "two EDSS on one day": (
+        bad(lambda b: b["entry"].append(measure(9, "edss", "2023-01-10", 2.5))),
+        11,
+        "a second edss",
+    ),
 }
 
 
@@ -393,12 +399,15 @@ def test_other_site_is_404_and_cannot_be_written_into(token_b, nurse, site_a):
 def test_records_for_an_existing_patient_by_reference(token_a, site_a):
     patient = make_patient(site_a)
     bundle = full_bundle()
-    del bundle["entry"][0:2]
+    del bundle["entry"][0]
+    bundle["entry"][0]["resource"]["code"] = coded("http://snomed.info/sct", "425500002")
     for entry in bundle["entry"]:
         entry["resource"]["subject"] = {"reference": f"Patient/{patient.public_id}"}
     status, body = post(token_a, bundle)
     assert status == 200, body
     assert patient.visits.count() == 2 and patient.relapses.count() == 1
+    patient.refresh_from_db()
+    assert (patient.phenotype, patient.diagnosis_date) == ("SPMS", dt.date(2016, 2, 1))
 
 
 def test_anonymous_is_refused_with_an_operation_outcome(client):
