@@ -85,10 +85,17 @@ class Command(BaseCommand):
         return time.perf_counter() - started
 
     def _latency(self, rate: float, seconds: float) -> None:
-        ids = list(Patient.objects.values_list("pk", flat=True))
-        patients = {p.pk: p for p in Patient.objects.filter(pk__in=random.sample(ids, 2000))}
-        actor = Actor.system("bench")
         today = timezone.localdate()
+        # One write per patient, on patients without a sample today (from an earlier run):
+        # the NfL rule judges the latest sample, and of two on one day only one is judged.
+        ids = list(
+            Patient.objects.exclude(
+                pk__in=NflSample.objects.filter(date=today).values("patient_id")
+            ).values_list("pk", flat=True)
+        )
+        chosen = random.sample(ids, int(rate * seconds) + 1)
+        patients = iter(Patient.objects.filter(pk__in=chosen))
+        actor = Actor.system("bench")
         pending: dict[str, float] = {}  # sample public id -> commit time
         latencies: list[float] = []
         started = time.perf_counter()
@@ -97,7 +104,7 @@ class Command(BaseCommand):
         while time.perf_counter() - started < seconds or pending:
             now = time.perf_counter()
             if now >= next_write and now - started < seconds:
-                patient = random.choice(list(patients.values()))
+                patient = next(patients)
                 sample = NflSample(
                     patient=patient,
                     date=today,
