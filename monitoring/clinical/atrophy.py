@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
+from operator import attrgetter
 
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.rebaseline import add_months
@@ -61,23 +64,41 @@ def years_between(earlier: dt.date, later: dt.date) -> Fraction:
     return whole + Fraction((later - anchor).days, (following - anchor).days)
 
 
+# Parsing decimal text into a Fraction is the slowest step of a window, and the same few
+# values (thresholds, PBVC to two decimals) recur across windows and patients. `typed`: a
+# float and a Decimal may be equal yet written differently (0.1 and Decimal(0.1)).
+@lru_cache(maxsize=4096, typed=True)
 def exact(value: Decimal | float) -> Fraction:
     """The value as written (0.1 is 1/10, not the nearest binary float)."""
     return Fraction(str(value))
 
 
+def all_scan_pairs(scans: Sequence[MriScan]) -> tuple[ScanPair, ...]:
+    """Every pair of consecutive scans with a PBVC, in date order of the later scan (no two
+    pairs share a later date: a second scan on one day pairs with nothing)."""
+    ordered = sorted(scans, key=lambda scan: scan.date)
+    return tuple(
+        ScanPair(previous.date, scan.date, float(scan.pbvc))
+        for previous, scan in itertools.pairwise(ordered)
+        if scan.pbvc is not None and scan.date > previous.date
+    )
+
+
+_LATER = attrgetter("later")
+
+
+def pairs_between(
+    pairs: tuple[ScanPair, ...], *, start: dt.date | None, end: dt.date
+) -> tuple[ScanPair, ...]:
+    """The pairs of `all_scan_pairs` whose later scan lies in [start, end]."""
+    low = 0 if start is None else bisect_left(pairs, start, key=_LATER)
+    return pairs[low : bisect_right(pairs, end, key=_LATER)]
+
+
 def scan_pairs(
     scans: Sequence[MriScan], *, start: dt.date | None, end: dt.date
 ) -> tuple[ScanPair, ...]:
-    ordered = sorted(scans, key=lambda scan: scan.date)
-    pairs = []
-    for previous, scan in itertools.pairwise(ordered):
-        if scan.pbvc is None or scan.date <= previous.date or scan.date > end:
-            continue
-        if start is not None and scan.date < start:
-            continue
-        pairs.append(ScanPair(previous.date, scan.date, float(scan.pbvc)))
-    return tuple(pairs)
+    return pairs_between(all_scan_pairs(scans), start=start, end=end)
 
 
 def _years_covered(pairs: tuple[ScanPair, ...]) -> Fraction:
@@ -100,7 +121,15 @@ def brain_volume_change(
     scans: Sequence[MriScan], *, start: dt.date | None, end: dt.date
 ) -> BrainVolumeChange:
     """Annualized PBVC over the pairs ending in [start, end] (start None: all history)."""
-    pairs = scan_pairs(scans, start=start, end=end)
+    return change_over(all_scan_pairs(scans), start=start, end=end)
+
+
+def change_over(
+    all_pairs: tuple[ScanPair, ...], *, start: dt.date | None, end: dt.date
+) -> BrainVolumeChange:
+    """`brain_volume_change` from a patient's `all_scan_pairs`, computed once for the many
+    windows of one patient."""
+    pairs = pairs_between(all_pairs, start=start, end=end)
     if not pairs:
         return BrainVolumeChange(
             start=start,

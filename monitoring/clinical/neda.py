@@ -28,12 +28,19 @@ A window is met only when every component is met, not met when any is not met, e
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from monitoring.clinical import thresholds as t
-from monitoring.clinical.atrophy import BrainVolumeChange, brain_volume_change
+from monitoring.clinical.atrophy import (
+    BrainVolumeChange,
+    ScanPair,
+    all_scan_pairs,
+    brain_volume_change,
+    change_over,
+)
 from monitoring.clinical.rebaseline import (
     add_months,
     rebaseline_date,
@@ -105,6 +112,44 @@ class NedaStatus:
     since_rebaseline: NedaWindow | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Sorted:
+    """One patient's history sorted once, so that each of its windows is a pair of bisects
+    rather than a scan and a sort of every record (a patient has a window per year)."""
+
+    relapses: tuple[Relapse, ...]  # by onset
+    relapse_days: tuple[dt.date, ...]
+    worsenings: tuple[WorseningOnset, ...]  # by onset
+    worsening_days: tuple[dt.date, ...]
+    edss_dates: tuple[dt.date, ...]  # distinct
+    scans: tuple[MriScan, ...]  # by date; of one day, in the order given
+    scan_days: tuple[dt.date, ...]
+    first_scan: MriScan | None
+    pairs: tuple[ScanPair, ...]  # all_scan_pairs(scans)
+
+
+def _sort(history: ClinicalHistory) -> _Sorted:
+    relapses = tuple(sorted(history.relapses, key=lambda r: r.onset))
+    worsenings = tuple(sorted(history.worsenings, key=lambda w: w.onset))
+    scans = tuple(sorted(history.scans, key=lambda s: s.date))
+    return _Sorted(
+        relapses=relapses,
+        relapse_days=tuple(r.onset for r in relapses),
+        worsenings=worsenings,
+        worsening_days=tuple(w.onset for w in worsenings),
+        edss_dates=tuple(sorted(set(history.edss_dates))),
+        scans=scans,
+        scan_days=tuple(s.date for s in scans),
+        first_scan=scans[0] if scans else None,
+        pairs=all_scan_pairs(scans),
+    )
+
+
+def _between(days: Sequence[dt.date], start: dt.date, end: dt.date) -> slice:
+    """The positions of sorted `days` within [start, end]."""
+    return slice(bisect_left(days, start), bisect_right(days, end))
+
+
 def combine(states: Iterable[State]) -> State:
     states = tuple(states)
     if State.NOT_MET in states:
@@ -122,17 +167,34 @@ def neda_status(
     course: TherapyCourse | None,
 ) -> NedaStatus:
     """All windows of one patient; `since_rebaseline` is None without a therapy course."""
+    h = _sort(history)
     return NedaStatus(
-        calendar_years=neda_calendar_years(history, as_of=as_of, follow_up_start=follow_up_start),
-        rolling_12_months=neda_rolling_12_months(history, as_of=as_of),
+        calendar_years=_calendar_years(h, as_of=as_of, follow_up_start=follow_up_start),
+        rolling_12_months=_rolling_12_months(h, as_of=as_of),
         since_rebaseline=(
-            None if course is None else neda_since_rebaseline(history, as_of=as_of, course=course)
+            None if course is None else _since_rebaseline(h, as_of=as_of, course=course)
         ),
     )
 
 
 def neda_calendar_years(
     history: ClinicalHistory, *, as_of: dt.date, follow_up_start: dt.date
+) -> tuple[NedaWindow, ...]:
+    return _calendar_years(_sort(history), as_of=as_of, follow_up_start=follow_up_start)
+
+
+def neda_rolling_12_months(history: ClinicalHistory, *, as_of: dt.date) -> NedaWindow:
+    return _rolling_12_months(_sort(history), as_of=as_of)
+
+
+def neda_since_rebaseline(
+    history: ClinicalHistory, *, as_of: dt.date, course: TherapyCourse
+) -> NedaWindow:
+    return _since_rebaseline(_sort(history), as_of=as_of, course=course)
+
+
+def _calendar_years(
+    history: _Sorted, *, as_of: dt.date, follow_up_start: dt.date
 ) -> tuple[NedaWindow, ...]:
     windows = []
     for year in range(follow_up_start.year, as_of.year + 1):
@@ -158,7 +220,7 @@ def neda_calendar_years(
     return tuple(windows)
 
 
-def neda_rolling_12_months(history: ClinicalHistory, *, as_of: dt.date) -> NedaWindow:
+def _rolling_12_months(history: _Sorted, *, as_of: dt.date) -> NedaWindow:
     start = add_months(as_of, -12) + ONE_DAY
     return _window(
         history,
@@ -171,9 +233,7 @@ def neda_rolling_12_months(history: ClinicalHistory, *, as_of: dt.date) -> NedaW
     )
 
 
-def neda_since_rebaseline(
-    history: ClinicalHistory, *, as_of: dt.date, course: TherapyCourse
-) -> NedaWindow:
+def _since_rebaseline(history: _Sorted, *, as_of: dt.date, course: TherapyCourse) -> NedaWindow:
     rebaseline = rebaseline_date(course)
     end = as_of if course.end is None else min(as_of, course.end)
     label = f"since re-baseline {rebaseline.isoformat()} ({course.therapy})"
@@ -206,7 +266,7 @@ def neda_since_rebaseline(
             neda4=State.UNKNOWN,
             explanation=f"{label}: not assessed. {unknown.explanation}",
         )
-    reference = reference_scan([s for s in history.scans if s.date <= end], rebaseline)
+    reference = reference_scan(history.scans[: bisect_right(history.scan_days, end)], rebaseline)
     return _window(
         history,
         kind=WindowKind.SINCE_REBASELINE,
@@ -221,7 +281,7 @@ def neda_since_rebaseline(
 
 
 def _window(
-    history: ClinicalHistory,
+    history: _Sorted,
     *,
     kind: WindowKind,
     label: str,
@@ -235,15 +295,15 @@ def _window(
     relapse = _relapse_component(history, start, end)
     disability = _disability_component(history, start, end, as_of)
     if rebaseline:
-        mri = _rebaseline_mri_component(history.scans, reference, start, end)
-        atrophy = brain_volume_change(
-            history.scans if reference else (),
+        mri = _rebaseline_mri_component(history, reference, start, end)
+        atrophy = change_over(
+            history.pairs if reference else (),
             start=reference.date + ONE_DAY if reference else start,
             end=end,
         )
     else:
-        mri = _mri_component(history.scans, start, end)
-        atrophy = brain_volume_change(history.scans, start=start, end=end)
+        mri = _mri_component(history, start, end)
+        atrophy = change_over(history.pairs, start=start, end=end)
     neda3 = combine((relapse.state, disability.state, mri.state))
     neda4 = combine((neda3, atrophy.neda4))
     return NedaWindow(
@@ -263,18 +323,12 @@ def _window(
     )
 
 
-def _within(day: dt.date, start: dt.date, end: dt.date) -> bool:
-    return start <= day <= end
-
-
 def _dates(days: Iterable[dt.date]) -> str:
     return ", ".join(day.isoformat() for day in days)
 
 
-def _relapse_component(history: ClinicalHistory, start: dt.date, end: dt.date) -> Component:
-    relapses = tuple(
-        sorted((r for r in history.relapses if _within(r.onset, start, end)), key=lambda r: r.onset)
-    )
+def _relapse_component(history: _Sorted, start: dt.date, end: dt.date) -> Component:
+    relapses = history.relapses[_between(history.relapse_days, start, end)]
     if relapses:
         word = "Relapse" if len(relapses) == 1 else f"{len(relapses)} relapses"
         return Component(
@@ -282,7 +336,7 @@ def _relapse_component(history: ClinicalHistory, start: dt.date, end: dt.date) -
             f"{word} with onset {_dates(r.onset for r in relapses)}.",
             relapses=relapses,
         )
-    visits = tuple(sorted(day for day in set(history.edss_dates) if _within(day, start, end)))
+    visits = history.edss_dates[_between(history.edss_dates, start, end)]
     if not visits:
         return Component(
             State.UNKNOWN,
@@ -296,14 +350,9 @@ def _relapse_component(history: ClinicalHistory, start: dt.date, end: dt.date) -
 
 
 def _disability_component(
-    history: ClinicalHistory, start: dt.date, end: dt.date, as_of: dt.date
+    history: _Sorted, start: dt.date, end: dt.date, as_of: dt.date
 ) -> Component:
-    worsenings = tuple(
-        sorted(
-            (w for w in history.worsenings if _within(w.onset, start, end)),
-            key=lambda w: w.onset,
-        )
-    )
+    worsenings = history.worsenings[_between(history.worsening_days, start, end)]
     if worsenings:
         onsets = ", ".join(
             w.onset.isoformat() + (f" ({w.cdw_type})" if w.cdw_type else "") for w in worsenings
@@ -313,8 +362,8 @@ def _disability_component(
             f"Confirmed disability worsening with onset {onsets}.",
             worsenings=worsenings,
         )
-    assessments = sorted(set(history.edss_dates))
-    in_window = tuple(day for day in assessments if _within(day, start, end))
+    assessments = history.edss_dates
+    in_window = assessments[_between(assessments, start, end)]
     if not in_window:
         return Component(State.UNKNOWN, "No EDSS in the window: disability was not assessed.")
     if in_window[-1] == assessments[0]:
@@ -393,17 +442,13 @@ def _judge_scans(
     )
 
 
-def _first_scan(scans: Sequence[MriScan]) -> MriScan | None:
-    return min(scans, key=lambda s: s.date, default=None)
-
-
-def _mri_component(scans: Sequence[MriScan], start: dt.date, end: dt.date) -> Component:
-    counted = sorted((s for s in scans if _within(s.date, start, end)), key=lambda s: s.date)
-    return _judge_scans(counted, _first_scan(scans), none_reason="No MRI in the window.")
+def _mri_component(history: _Sorted, start: dt.date, end: dt.date) -> Component:
+    counted = history.scans[_between(history.scan_days, start, end)]
+    return _judge_scans(counted, history.first_scan, none_reason="No MRI in the window.")
 
 
 def _rebaseline_mri_component(
-    scans: Sequence[MriScan], reference: MriScan | None, start: dt.date, end: dt.date
+    history: _Sorted, reference: MriScan | None, start: dt.date, end: dt.date
 ) -> Component:
     if reference is None:
         return Component(
@@ -411,10 +456,11 @@ def _rebaseline_mri_component(
             f"No MRI since the re-baseline on {start.isoformat()}: the first one will be the "
             "reference scan.",
         )
-    counted = sorted((s for s in scans if reference.date < s.date <= end), key=lambda s: s.date)
+    days = history.scan_days
+    counted = history.scans[bisect_right(days, reference.date) : bisect_right(days, end)]
     component = _judge_scans(
         counted,
-        _first_scan(scans),
+        history.first_scan,
         none_reason=(
             f"Only the reference MRI of {reference.date.isoformat()} since the re-baseline; "
             "activity counts from the next scan."

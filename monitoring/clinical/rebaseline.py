@@ -9,13 +9,19 @@ from collections.abc import Sequence
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.records import MriScan, TherapyClass, TherapyCourse
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """Calendar-month arithmetic; a day missing in the target month becomes its last day."""
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
     month += 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    if day.day <= 28:  # every month has it; the common case skips the month-length lookup
+        return dt.date(year, month, day.day)
+    # Not calendar.monthrange: it also works out the weekday, and this runs per window.
+    last = 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month - 1]
+    return dt.date(year, month, min(day.day, last))
 
 
 def rebaseline_months(therapy_class: TherapyClass) -> int:
