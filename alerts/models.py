@@ -64,6 +64,16 @@ class PatientStatus(models.Model):
     edss_due = models.DateField("next EDSS due", null=True, blank=True)
     jcv_due = models.DateField("next JCV test due", null=True, blank=True)
 
+    # The evaluation rewrites a row only when its content changed (a same-day re-evaluation
+    # of unchanged data touches `computed_at` alone), so the row carries a digest of it.
+    digest = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="SHA-256 of every column the evaluation writes but computed_at",
+    )
+
     # Notifications are grouped per patient: claimed with UPDATE ... WHERE so that workers
     # never send two emails for one patient within the grouping interval.
     last_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
