@@ -15,7 +15,8 @@ router.register("status", results.StatusViewSet, basename="status")
 router.register(
     "progression-events", results.ProgressionEventsViewSet, basename="progression-event"
 )
-router.register("alerts", results.AlertViewSet, basename="alert")
+# "api-": the clinic pages own the URL names alert-acknowledge and alert-resolve.
+router.register("alerts", results.AlertViewSet, basename="api-alert")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -4,8 +4,10 @@ and nurse of site A, integration token of site B) and what each endpoint answers
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from alerts.evaluation import evaluate
@@ -170,3 +172,8 @@ def test_status_is_read_not_computed(neurologist, patient):
 def test_anonymous_callers_are_asked_to_authenticate(client, patient):
     for endpoint in ("status", "alerts", "progression-events"):
         assert client.get(f"/api/v1/{endpoint}/").status_code == 401
+
+
+def test_clinic_alert_urls_keep_their_names():
+    assert reverse("alert-acknowledge", args=[uuid.UUID(int=1)]).startswith("/alerts/")
+    assert reverse("alert-resolve", args=[uuid.UUID(int=1)]).startswith("/alerts/")
