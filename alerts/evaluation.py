@@ -9,9 +9,11 @@ evidence_key) stands behind that, so one condition on one set of evidence is one
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,13 +62,32 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
     """
     as_of = as_of or timezone.localdate()
     settings = config()
-    with transaction.atomic():
+    with _cycle_collector_paused(), transaction.atomic():
         records = load(sorted(set(patient_ids)), lock=True)
         assessments = [assess_patient(r, as_of=as_of, config=settings) for r in records.values()]
         _store_statuses([status_row(a) for a in assessments])
         outcome = _sync_alerts(assessments)
     outcome.evaluated = len(assessments)
     return outcome
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for one batch.
+
+    A batch allocates thousands of objects per patient (records, windows, JSON) and keeps
+    them until its statuses are stored, so the collector, triggered every 700 allocations,
+    walks them again and again: a third of a batch's CPU time in a profile. They form no
+    cycles; reference counting frees them when the batch is done. The switch is process-wide:
+    whoever found it on turns it back on, so overlapping calls leave it on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _store_statuses(rows: list[PatientStatus]) -> None:
