@@ -7,6 +7,7 @@ whose condition cleared (`alerts.evaluation`), writing the same audit rows.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -48,13 +49,30 @@ def _locked(alert: Alert, actor: Actor) -> Alert:
     return current
 
 
+def deciding_sites(user: Any) -> set[int] | None:
+    """The sites where the user makes clinical decisions (acknowledge and resolve alerts,
+    choose a progression definition); None for a superuser, who decides everywhere."""
+    if user.is_superuser:
+        return None
+    return set(
+        Membership.objects.filter(user=user, role__in=DECIDING_ROLES).values_list(
+            "site_id", flat=True
+        )
+    )
+
+
+def mark_decidable(user: Any, alerts: Iterable[Alert]) -> None:
+    """Set `decidable` on each alert so that pages offer acknowledge and resolve only to
+    those who may (the actions check again)."""
+    sites = deciding_sites(user)
+    for alert in alerts:
+        alert.decidable = sites is None or alert.patient.site_id in sites
+
+
 def can_decide(user: Any, alert: Alert) -> bool:
     """May acknowledge and resolve: a neurologist or admin of the patient's site."""
-    if user.is_superuser:
-        return True
-    return Membership.objects.filter(
-        user=user, site_id=alert.patient.site_id, role__in=DECIDING_ROLES
-    ).exists()
+    sites = deciding_sites(user)
+    return sites is None or alert.patient.site_id in sites
 
 
 @transaction.atomic

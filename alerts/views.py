@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from alerts.actions import acknowledge_alert, resolve_alert
+from alerts.actions import acknowledge_alert, mark_decidable, resolve_alert
 from alerts.models import Alert, AlertState, NedaState, Rule, Severity
 from monitoring.views import patients_for
 from patients.actions import Actor
@@ -133,6 +133,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     elif state in AlertState.values:
         alerts = alerts.filter(state=state)
     page = Paginator(alerts, 50).get_page(request.GET.get("page"))
+    mark_decidable(request.user, page.object_list)
     return render(
         request, "clinic/inbox.html", {"page": page, "state": state, "states": AlertState.choices}
     )

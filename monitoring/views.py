@@ -14,10 +14,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from alerts.actions import deciding_sites, mark_decidable
 from alerts.models import PatientStatus
 from monitoring import forms, plots
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
+from monitoring.clinical.explain import explain_definition
 from monitoring.clinical.rebaseline import add_months
 from monitoring.events import EventRow, computed_events, stored_events
 from monitoring.models import MriScan, NflSample, Relapse, Visit
@@ -100,9 +102,14 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
             "state", "-raised_at"
         )
     )
+    mark_decidable(request.user, alerts)
+    sites = deciding_sites(request.user)
+    decides = sites is None or patient.site_id in sites
     today = timezone.localdate()
     stored = status.definition.get("name") if status else None
-    chosen = request.GET.get("definition") or stored or DEFAULT_PRESET
+    # Choosing another definition is a neurologist's decision; others see the stored one.
+    asked = request.GET.get("definition") if decides else None
+    chosen = asked or stored or DEFAULT_PRESET
     if chosen not in PRESETS:
         chosen = DEFAULT_PRESET
     # Reads show the stored status; only another definition, asked for, is computed here.
@@ -133,6 +140,8 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "from_status": status is not None and chosen == stored,
         "definitions": list(PRESETS),
         "chosen": chosen,
+        "decides": decides,
+        "definition_text": explain_definition(definition(chosen)),
         "plots": _plots(patient, visits, relapses, scans, nfl, courses, events, today),
     }
     return render(request, "clinic/patient_detail.html", context)

@@ -164,18 +164,26 @@ def test_patient_page_shows_the_course_and_its_events(nurse_client, patient):
     assert AuditEvent.objects.filter(action="read", patient=patient).count() == 1
 
 
-def test_definition_switch_changes_the_events(nurse_client, patient):
+def test_definition_switch_is_the_neurologists(client, nurse_a, neurologist_a, patient):
     _course(
         patient,
         [(dt.date(2022, 1, 10), "2.0"), (dt.date(2022, 7, 1), "3.5"), (dt.date(2023, 1, 5), "3.5")],
     )
     f.relapse(patient, onset=dt.date(2022, 2, 1)).save()
-    default = nurse_client.get(f"/patients/{patient.public_id}/").context["events"]
-    strict = nurse_client.get(
-        f"/patients/{patient.public_id}/", {"definition": "muller2023-strict"}
-    ).context["events"]
+    url = f"/patients/{patient.public_id}/"
+    client.force_login(neurologist_a)
+    page = client.get(url)
+    default, default_text = page.context["events"], page.context["definition_text"]
+    strict = client.get(url, {"definition": "muller2023-strict"})
     assert [e.cdw_type for e in default] == ["PIRA"]
-    assert [e.cdw_type for e in strict] == ["undefined"]
+    assert [e.cdw_type for e in strict.context["events"]] == ["undefined"]
+    assert strict.context["definition_text"] != default_text
+    assert b"neither RAW nor PIRA" in strict.content
+    client.force_login(nurse_a)
+    as_nurse = client.get(url, {"definition": "muller2023-strict"})
+    assert as_nurse.context["chosen"] == "muller2023"
+    assert [e.cdw_type for e in as_nurse.context["events"]] == ["PIRA"]
+    assert b'id="definition"' not in as_nurse.content
 
 
 def test_patient_page_query_count_does_not_grow_with_records(nurse_client, patient):

@@ -135,6 +135,9 @@ def test_inbox_orders_by_severity_and_acknowledge_then_resolve(neuro_client, pat
 def test_nurse_cannot_resolve_and_other_site_cannot_touch(client, nurse_a, user_b, patient):
     alert = _alert(patient)
     client.force_login(nurse_a)
+    inbox = client.get("/alerts/")
+    assert b'name="resolution_note"' not in inbox.content
+    assert b">Acknowledge</button>" not in inbox.content
     client.post(f"/alerts/{alert.public_id}/resolve/", {"resolution_note": "done"})
     alert.refresh_from_db()
     assert alert.state != "resolved"
