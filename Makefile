@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts migrations-check clean bench-api
+.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts migrations-check clean bench-api screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test-sqlite: install
 test-postgres: install
 	$(PY) -m pytest -m "django_db or postgres or redis" $(PYTEST_ARGS)
 
+# Refresh docs/screenshots/ from the browser test (needs Debian's chromium).
+screenshots: install
+	MSTRACK_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/browser
+
 migrations-check: install
 	DATABASE_URL= DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
@@ -59,8 +63,11 @@ bench-seed: install
 bench-pages: install
 	$(BENCH_ENV) $(PY) manage.py bench_pages --requests $${REQUESTS:-200}
 
+# The progression engine alone on 100,000 synthetic patients, then `manage.py progression`
+# end to end on 20,000 (one core).
 bench-engine: install
-	$(PY) -m monitoring.clinical.bench
+	$(PY) -m monitoring.clinical.bench --patients $${PATIENTS:-100000}
+	$(PY) -m monitoring.clinical.bench --command $${COMMAND_PATIENTS:-20000} --manage
 
 # PostgreSQL (DATABASE_URL) behind gunicorn with 2 workers; set REDIS_URL as in production,
 # or Celery runs the engine inside each write.
