@@ -56,12 +56,27 @@ class BrainVolumeChange:
 
 def years_between(earlier: dt.date, later: dt.date) -> Fraction:
     """Whole calendar years, then the rest as a fraction of the year it falls in."""
+    return Fraction(*_years_ratio(earlier, later))
+
+
+# The arithmetic of a window is exact, on rationals held as (numerator, positive
+# denominator) pairs of ints: Fraction reduces by a gcd after every step, which made it
+# half the engine's time; only comparisons and float conversions read these, and both
+# depend on the value alone (int / int is correctly rounded), so the results are the same.
+Ratio = tuple[int, int]
+
+
+def _years_ratio(earlier: dt.date, later: dt.date) -> Ratio:
     whole = later.year - earlier.year
     if add_months(earlier, 12 * whole) > later:
         whole -= 1
     anchor = add_months(earlier, 12 * whole)
-    following = add_months(earlier, 12 * (whole + 1))
-    return whole + Fraction((later - anchor).days, (following - anchor).days)
+    year_days = (add_months(earlier, 12 * (whole + 1)) - anchor).days
+    return whole * year_days + (later - anchor).days, year_days
+
+
+def _add(a: Ratio, b: Ratio) -> Ratio:
+    return a[0] * b[1] + b[0] * a[1], a[1] * b[1]
 
 
 # Parsing decimal text into a Fraction is the slowest step of a window, and the same few
@@ -101,17 +116,17 @@ def scan_pairs(
     return pairs_between(all_scan_pairs(scans), start=start, end=end)
 
 
-def _years_covered(pairs: tuple[ScanPair, ...]) -> Fraction:
+def _years_covered(pairs: tuple[ScanPair, ...]) -> Ratio:
     """Years of each unbroken chain of pairs, measured first scan to last scan.
 
     Measuring a chain as a whole keeps calendar years whole: 1 Jan to 1 Jul to 1 Jan is one
     year, while its two halves measured apart (181/365 + 184/366) are not.
     """
-    years = Fraction(0)
+    years = (0, 1)
     chain_start = pairs[0].earlier
     for pair, following in itertools.zip_longest(pairs, pairs[1:]):
         if following is None or following.earlier != pair.later:
-            years += years_between(chain_start, pair.later)
+            years = _add(years, _years_ratio(chain_start, pair.later))
             if following is not None:
                 chain_start = following.earlier
     return years
@@ -143,33 +158,48 @@ def change_over(
             neda4=State.UNKNOWN,
             explanation="No brain volume change (PBVC) between two scans in this period.",
         )
-    total = sum((exact(pair.pbvc) for pair in pairs), Fraction(0))
-    years = _years_covered(pairs)
-    per_year = total / years
-    sd = exact(t.PBVC_NOISE_MULTIPLIER) * exact(t.PBVC_NOISE_SD)
-    # Compare squares so that the sqrt(n) of the noise rule stays exact.
-    within_noise = total * total <= sd * sd * len(pairs)
-    neda4 = State.NOT_MET if per_year < exact(t.NEDA4_PBVC_PER_YEAR) else State.MET
+    total = (0, 1)
+    for pair in pairs:
+        value = exact(pair.pbvc)
+        total = _add(total, (value.numerator, value.denominator))
+    tn, td = total
+    yn, yd = _years_covered(pairs)  # yn > 0: every pair spans at least a day
+    sd = _noise_sd(t.PBVC_NOISE_MULTIPLIER, t.PBVC_NOISE_SD)
+    # Compare squares so that the sqrt(n) of the noise rule stays exact:
+    # total^2 <= sd^2 * n, multiplied out by the (positive) denominators.
+    sd2 = sd * sd
+    within_noise = tn * tn * sd2.denominator <= sd2.numerator * len(pairs) * td * td
+    # total / years < line, multiplied out likewise.
+    line = exact(t.NEDA4_PBVC_PER_YEAR)
+    below_line = tn * yd * line.denominator < line.numerator * td * yn
+    neda4 = State.NOT_MET if below_line else State.MET
     noise_limit = float(sd) * len(pairs) ** 0.5
+    total_pbvc, years, per_year = tn / td, yn / yd, (tn * yd) / (td * yn)
     return BrainVolumeChange(
         start=start,
         end=end,
         pairs=pairs,
-        total_pbvc=float(total),
-        years=float(years),
-        pbvc_per_year=float(per_year),
+        total_pbvc=total_pbvc,
+        years=years,
+        pbvc_per_year=per_year,
         noise_limit=noise_limit,
         within_noise=within_noise,
         neda4=neda4,
-        explanation=_explain(pairs, total, years, per_year, neda4, within_noise, noise_limit),
+        explanation=_explain(pairs, total_pbvc, years, per_year, neda4, within_noise, noise_limit),
     )
+
+
+@lru_cache(maxsize=8, typed=True)
+def _noise_sd(multiplier: float, sd: float) -> Fraction:
+    """The noise SD of one pair times the multiplier, exactly (cached by threshold values)."""
+    return exact(multiplier) * exact(sd)
 
 
 def _explain(
     pairs: tuple[ScanPair, ...],
-    total: Fraction,
-    years: Fraction,
-    per_year: Fraction,
+    total: float,
+    years: float,
+    per_year: float,
     neda4: State,
     within_noise: bool,
     noise_limit: float,
@@ -182,8 +212,8 @@ def _explain(
         else f"beyond measurement noise (±{noise_limit:.2f} % for {count})"
     )
     return (
-        f"Brain volume changed {float(total):+.2f} % over {float(years):.1f} years "
+        f"Brain volume changed {total:+.2f} % over {years:.1f} years "
         f"({count}, {pairs[0].earlier.isoformat()} to {pairs[-1].later.isoformat()}): "
-        f"{float(per_year):+.2f} %/year, {line}{t.NEDA4_PBVC_PER_YEAR} %/year; "
+        f"{per_year:+.2f} %/year, {line}{t.NEDA4_PBVC_PER_YEAR} %/year; "
         f"the total change is {noise}."
     )
