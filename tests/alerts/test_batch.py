@@ -50,6 +50,13 @@ def test_one_batch_equals_one_patient_at_a_time(today):
     assert together == alone
     assert len(outcome.raised) == len(alone[1])
 
+    # A sparse batch (read by id list) and the rest (read by id range, skipping the others).
+    forget()
+    sparse = ids[::7]
+    evaluate(sparse)
+    evaluate([pk for pk in ids if pk not in sparse])
+    assert stored() == alone
+
     # Again on the same data and day: nothing raised or resolved, no content rewritten.
     digests = dict(PatientStatus.objects.values_list("pk", "digest"))
     again = evaluate(ids)
