@@ -160,20 +160,17 @@ def change_over(
         )
     total = (0, 1)
     for pair in pairs:
-        value = exact(pair.pbvc)
-        total = _add(total, (value.numerator, value.denominator))
+        total = _add(total, _ratio(pair.pbvc))
     tn, td = total
     yn, yd = _years_covered(pairs)  # yn > 0: every pair spans at least a day
-    sd = _noise_sd(t.PBVC_NOISE_MULTIPLIER, t.PBVC_NOISE_SD)
+    sd, (sd2n, sd2d) = _noise(t.PBVC_NOISE_MULTIPLIER, t.PBVC_NOISE_SD)
     # Compare squares so that the sqrt(n) of the noise rule stays exact:
     # total^2 <= sd^2 * n, multiplied out by the (positive) denominators.
-    sd2 = sd * sd
-    within_noise = tn * tn * sd2.denominator <= sd2.numerator * len(pairs) * td * td
+    within_noise = tn * tn * sd2d <= sd2n * len(pairs) * td * td
     # total / years < line, multiplied out likewise.
-    line = exact(t.NEDA4_PBVC_PER_YEAR)
-    below_line = tn * yd * line.denominator < line.numerator * td * yn
-    neda4 = State.NOT_MET if below_line else State.MET
-    noise_limit = float(sd) * len(pairs) ** 0.5
+    line_n, line_d = _ratio(t.NEDA4_PBVC_PER_YEAR)
+    neda4 = State.NOT_MET if tn * yd * line_d < line_n * td * yn else State.MET
+    noise_limit = sd * len(pairs) ** 0.5
     total_pbvc, years, per_year = tn / td, yn / yd, (tn * yd) / (td * yn)
     return BrainVolumeChange(
         start=start,
@@ -189,10 +186,19 @@ def change_over(
     )
 
 
+@lru_cache(maxsize=4096, typed=True)
+def _ratio(value: Decimal | float) -> Ratio:
+    """`exact(value)` as a ratio of ints."""
+    fraction = exact(value)
+    return fraction.numerator, fraction.denominator
+
+
 @lru_cache(maxsize=8, typed=True)
-def _noise_sd(multiplier: float, sd: float) -> Fraction:
-    """The noise SD of one pair times the multiplier, exactly (cached by threshold values)."""
-    return exact(multiplier) * exact(sd)
+def _noise(multiplier: float, sd: float) -> tuple[float, Ratio]:
+    """The noise SD of one pair times the multiplier: as a float, and exactly squared."""
+    noise = exact(multiplier) * exact(sd)
+    square = noise * noise
+    return float(noise), (square.numerator, square.denominator)
 
 
 def _explain(
