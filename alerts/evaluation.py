@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 from django.utils import timezone
 
@@ -106,15 +107,18 @@ def _store_statuses(rows: list[PatientStatus]) -> None:
             "pk", "digest"
         )
     )
+    # The connection itself, not the `connection` proxy: a field's conversion reads it
+    # several times, and each read through the proxy looks up the thread's connection.
+    db = connections[DEFAULT_DB_ALIAS]
     changed: list[list[Any]] = []
     unchanged: list[int] = []
     for row in rows:
-        content = [_db_value(f, getattr(row, f.attname)) for f in CONTENT_FIELDS]
+        content = [_db_value(f, getattr(row, f.attname), db) for f in CONTENT_FIELDS]
         digest = hashlib.sha256(repr(content).encode()).hexdigest()
         if stored.get(row.patient_id) == digest:
             unchanged.append(row.patient_id)
         else:
-            changed.append([*content, _db_value(COMPUTED_AT, row.computed_at), digest])
+            changed.append([*content, _db_value(COMPUTED_AT, row.computed_at, db), digest])
     if unchanged:
         PatientStatus.objects.filter(pk__in=unchanged).update(computed_at=timezone.now())
     if not changed:
@@ -132,11 +136,11 @@ def _store_statuses(rows: list[PatientStatus]) -> None:
         cursor.executemany(sql, changed)
 
 
-def _db_value(f: models.Field, value: Any) -> Any:
+def _db_value(f: models.Field, value: Any, db: BaseDatabaseWrapper) -> Any:
     """A column's parameter; JSON as compact text (a fixed form, so it can be digested)."""
     if isinstance(f, models.JSONField):
         return None if value is None else _JSON.encode(value)
-    return f.get_db_prep_save(value, connection)
+    return f.get_db_prep_save(value, db)
 
 
 def _placeholder(f: models.Field) -> str:
