@@ -21,7 +21,6 @@ from monitoring.views import patients_for
 from patients.actions import Actor
 from patients.models import Therapy
 
-OPEN = Q(alerts__state=AlertState.OPEN) | Q(alerts__state=AlertState.ACKNOWLEDGED)
 SEVERITY_ORDER = Case(
     When(severity=Severity.HIGH, then=Value(0)),
     When(severity=Severity.MEDIUM, then=Value(1)),
@@ -30,22 +29,29 @@ SEVERITY_ORDER = Case(
 )
 
 
-def _cohort(request: HttpRequest) -> QuerySet:
-    return (
-        patients_for(request)
-        .select_related("site", "status", "status__therapy_course__therapy")
-        .annotate(
-            high=Count("alerts", filter=OPEN & Q(alerts__severity=Severity.HIGH)),
-            medium=Count("alerts", filter=OPEN & Q(alerts__severity=Severity.MEDIUM)),
-            low=Count("alerts", filter=OPEN & Q(alerts__severity=Severity.LOW)),
-            neda3_rank=Case(
-                When(status__neda3=NedaState.NOT_MET, then=Value(0)),
-                When(status__neda3=NedaState.UNKNOWN, then=Value(1)),
-                default=Value(2),
-                output_field=IntegerField(),
-            ),
-        )
-    )
+OPEN = ~Q(alerts__state=AlertState.RESOLVED)
+
+
+def _open_alerts(severity: str) -> Count:
+    """The number of the patient's open or acknowledged alerts of one severity."""
+    return Count("alerts", filter=OPEN & Q(alerts__severity=severity))
+
+
+def _by_concern(cohort: QuerySet) -> QuerySet:
+    """Open high-severity alerts first, then medium, then NEDA-3 lost or unknown. Select
+    only ids and counts from it: the GROUP BY of the alert join takes in every selected
+    column, and JSON status columns would make it slow."""
+    return cohort.annotate(
+        high=_open_alerts(Severity.HIGH),
+        medium=_open_alerts(Severity.MEDIUM),
+        low=_open_alerts(Severity.LOW),
+        neda3_rank=Case(
+            When(status__neda3=NedaState.NOT_MET, then=Value(0)),
+            When(status__neda3=NedaState.UNKNOWN, then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        ),
+    ).order_by("-high", "-medium", "neda3_rank", "-low", "mrn")
 
 
 def _filtered(request: HttpRequest, cohort: QuerySet) -> QuerySet:
@@ -98,10 +104,23 @@ def _neda3_rates(cohort: QuerySet) -> list[dict[str, Any]]:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    cohort = _filtered(request, _cohort(request)).order_by(
-        "-high", "-medium", "neda3_rank", "-low", "mrn"
+    cohort = _filtered(request, patients_for(request))
+    # Rank ids only, then fetch the page's rows with their status: sorting 10,000 patients
+    # should not carry their JSON status along.
+    paginator = Paginator(_by_concern(cohort).values_list("pk", "high", "medium", "low"), 50)
+    # As many patients as the cohort: counting them needs no alert join.
+    paginator.count = cohort.count()
+    page = paginator.get_page(request.GET.get("page"))
+    counts = {pk: (high, medium, low) for pk, high, medium, low in page.object_list}
+    rows = (
+        cohort.filter(pk__in=counts)
+        .select_related("site", "status", "status__therapy_course__therapy")
+        .defer("status__scores", "status__brain_volume", "status__definition")
+        .in_bulk()
     )
-    page = Paginator(cohort, 50).get_page(request.GET.get("page"))
+    page.object_list = [rows[pk] for pk in counts]
+    for patient in page.object_list:
+        patient.high, patient.medium, patient.low = counts[patient.pk]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -110,7 +129,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "query": query.urlencode(),
-            "rates": _neda3_rates(_filtered(request, _cohort(request))),
+            "rates": _neda3_rates(cohort),
             "therapies": Therapy.objects.order_by("name"),
             "rules": Rule.choices,
             "states": NedaState.choices,
@@ -122,17 +141,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "active")
-    alerts = (
-        Alert.objects.filter(patient__in=patients_for(request))
-        .select_related("patient", "patient__site", "acknowledged_by", "resolved_by")
-        .annotate(severity_rank=SEVERITY_ORDER)
-        .order_by("severity_rank", "-raised_at", "-id")
-    )
+    alerts = Alert.objects.filter(patient__in=patients_for(request))
     if state == "active":
         alerts = alerts.exclude(state=AlertState.RESOLVED)
     elif state in AlertState.values:
         alerts = alerts.filter(state=state)
-    page = Paginator(alerts, 50).get_page(request.GET.get("page"))
+    # Rank ids only, then fetch the page's alerts: the sort should not carry every alert's
+    # evidence along.
+    ranked = alerts.annotate(severity_rank=SEVERITY_ORDER).order_by(
+        "severity_rank", "-raised_at", "-id"
+    )
+    page = Paginator(ranked.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
+    rows = Alert.objects.select_related(
+        "patient", "patient__site", "acknowledged_by", "resolved_by"
+    ).in_bulk(list(page.object_list))
+    page.object_list = [rows[pk] for pk in page.object_list]
     mark_decidable(request.user, page.object_list)
     return render(
         request, "clinic/inbox.html", {"page": page, "state": state, "states": AlertState.choices}

@@ -83,6 +83,8 @@ def test_dashboard_filters_and_rates(neuro_client, site_a):
             patient=patient, therapy=therapy, start=dt.date(2022, 1, 1)
         )
         _status(patient, neda3, course)
+        for key in "abc":  # alerts must not multiply a patient in the rates
+            _alert(patient, key=key)
     page = neuro_client.get("/dashboard/")
     rates = {
         r["therapy"]: (r["rate"], r["met"], r["known"], r["unknown"]) for r in page.context["rates"]
