@@ -97,6 +97,7 @@ def _neda3_rates(cohort: QuerySet) -> list[dict[str, Any]]:
                 "known": known,
                 "unknown": row["total"] - known,  # unknown NEDA, or not yet evaluated
                 "rate": round(100 * row["met"] / known) if known else None,
+                "patients": row["total"],
             }
         )
     return rates
@@ -107,9 +108,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     cohort = _filtered(request, patients_for(request))
     # Rank ids only, then fetch the page's rows with their status: sorting 10,000 patients
     # should not carry their JSON status along.
+    rates = _neda3_rates(cohort)
     paginator = Paginator(_by_concern(cohort).values_list("pk", "high", "medium", "low"), 50)
-    # As many patients as the cohort: counting them needs no alert join.
-    paginator.count = cohort.count()
+    # The rates per therapy already counted the cohort: no second count over the alert join.
+    paginator.count = sum(rate["patients"] for rate in rates)
     page = paginator.get_page(request.GET.get("page"))
     counts = {pk: (high, medium, low) for pk, high, medium, low in page.object_list}
     rows = (
@@ -129,7 +131,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "query": query.urlencode(),
-            "rates": _neda3_rates(cohort),
+            "rates": rates,
             "therapies": Therapy.objects.order_by("name"),
             "rules": Rule.choices,
             "states": NedaState.choices,
