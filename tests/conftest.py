@@ -4,8 +4,15 @@ import os
 
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from tests.factories import make_patient, make_site, make_user
+
+# Under CI the property tests explore the same examples on every run, so that a run fails
+# only for a change in the code; locally they explore anew each time.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 
 def require_postgres() -> None:
