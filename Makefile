@@ -16,10 +16,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # A local try-out: DEBUG on plain http, SQLite in the checkout unless DATABASE_URL is set,
-# Celery eager unless REDIS_URL is set (then a worker and beat run beside the server).
+# Celery eager unless REDIS_URL is set (then a worker and beat run beside the server). The
+# demo cohort is evaluated at start so that the dashboard is current.
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo --if-empty
+	DEBUG=1 $(PY) manage.py evaluate --all
 	@echo "mstrack: http://127.0.0.1:$(PORT)/  (demo-nurse / demo-neurologist, password: $${DEMO_PASSWORD:-demo})"
 	@if [ -n "$$REDIS_URL" ]; then \
 		trap 'kill 0' EXIT INT TERM; \
