@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
 
+from mstrack.celery import app
 from tests.factories import make_patient, make_site, make_user
 
 # Under CI the property tests explore the same examples on every run, so that a run fails
@@ -24,6 +26,17 @@ def require_postgres() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail("CI must run this on PostgreSQL: set DATABASE_URL")
     pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://…")
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tasks run in the test's process whatever REDIS_URL says; broker tests opt out."""
+    if request.node.get_closest_marker("redis"):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(app.conf, "task_always_eager", True)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -9,23 +9,11 @@ import time_machine
 
 from alerts.evaluation import Outcome, evaluate
 from alerts.models import Alert, AlertState, Rule
-from mstrack.celery import app
 from patients.actions import Actor, save_record
 from patients.models import Patient, Therapy, TherapyCourse
 
 TODAY = dt.date(2025, 6, 1)
 SYSTEM = Actor.system("test")
-
-
-@pytest.fixture(autouse=True)
-def _eager_celery(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Tasks run in the test's process whatever REDIS_URL says; broker tests opt out."""
-    if request.node.get_closest_marker("redis"):
-        yield
-        return
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(app.conf, "task_always_eager", True)
-        yield
 
 
 @pytest.fixture

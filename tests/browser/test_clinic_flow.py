@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from alerts.evaluation import evaluate
 from alerts.models import Alert
-from mstrack.celery import app
 from patients.actions import Actor, save_record
 from patients.models import Therapy, TherapyCourse
 from tests import factories as f
@@ -62,11 +61,6 @@ def browser() -> Iterator[object]:
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
-@pytest.fixture
-def eager(monkeypatch):
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
-
-
 def _log_in(page, base: str, username: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", username)
@@ -75,9 +69,7 @@ def _log_in(page, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
-def test_relapse_entered_by_nurse_reaches_neurologist(
-    live_server, browser, eager, site_a, tmp_path
-):
+def test_relapse_entered_by_nurse_reaches_neurologist(live_server, browser, site_a, tmp_path):
     shots = Path(os.environ.get("MSTRACK_SCREENSHOTS") or tmp_path)
     today = timezone.localdate()
     nurse = f.make_user("nurse-ann", site=site_a, role="nurse")
