@@ -232,12 +232,13 @@ class _Table:
         return self.lines[row] if self.lines is not None else row + 2
 
     def column(self, name: str) -> list[str]:
-        try:
-            return self.columns[self.header.index(name)]
-        except ValueError:
+        count = self.header.count(name)
+        if count != 1:
+            reason = "missing column" if not count else f"{count} columns named"
             raise InputError(
-                self.path, 1, f"missing column {name!r} (header is {','.join(self.header)!r})"
-            ) from None
+                self.path, 1, f"{reason} {name!r} (header is {','.join(self.header)!r})"
+            )
+        return self.columns[self.header.index(name)]
 
 
 Problem = tuple[int, str]  # (row index, reason)
@@ -331,7 +332,9 @@ def _raise_first(table: _Table, problems: Sequence[Problem | None]) -> None:
 def _runs(pids: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
     """Rows of each patient as runs of consecutive rows, patients in order of appearance."""
     n = len(pids)
-    starts = [0, *compress(range(1, n), map(ne, islice(pids, 1, None), pids))] if n else []
+    if not n:
+        return {}
+    starts = [0, *compress(range(1, n), map(ne, islice(pids, 1, None), pids))]
     ends = [*starts[1:], n]
     runs: dict[str, list[tuple[int, int]]] = {}
     for a, b in zip(starts, ends, strict=True):

@@ -153,6 +153,10 @@ BAD_VISITS = [
     ("patient,date,value,confirmable\na,2020-01-01,2.0,maybe\n", 2, "confirmable 'maybe'"),
     ('patient,date,value\na,2020-01-01,2.0\n"a,2020-04-01,3.0\n', 3, "bad CSV"),
     ("", 1, "empty file"),
+    ("patient,date,value,value\na,2020-01-01,2.0,3.0\n", 1, "2 columns named 'value'"),
+    ("patient,date,value\na,2020-01-01,2.0\n\na,2020-04-01,x\n", 4, "edss 'x'"),
+    ("\ufeffpatient,date,value\na,2020-01-01,2.0\na,2020-04-01,0.5\n", 3, "0.5"),
+    ("patient,date,value,confirmable\na,2020-01-01,2.0,2\n", 2, "confirmable '2'"),
 ]
 
 
@@ -226,3 +230,20 @@ def test_unwritable_output_exits_2(tmp_path: Path) -> None:
     status, out, err = _run(visits, "--out", str(tmp_path / "no" / "such" / "dir.csv"))
     assert (status, out) == (2, "")
     assert "cannot write" in err
+
+
+@pytest.mark.parametrize("text", ["patient,date,value\n", "patient,date,value\n\n\n"])
+def test_header_only_visits_give_a_header_only_result(tmp_path: Path, text: str) -> None:
+    visits = _write(tmp_path / "v.csv", text)
+    relapses = _write(tmp_path / "r.csv", "patient,date\n")
+    status, out, err = _run(visits, "--relapses", relapses, "--quiet")
+    assert (status, err) == (0, "")
+    assert out == ",".join(OUTPUT_COLUMNS) + "\n"
+
+
+def test_non_utf8_bytes_exit_2_with_their_line(tmp_path: Path) -> None:
+    visits = tmp_path / "v.csv"
+    visits.write_bytes(b"patient,date,value\na,2020-01-01,2.0\n\xff,2020-04-01,3.0\n")
+    status, out, err = _run(str(visits))
+    assert (status, out) == (2, "")
+    assert f"{visits}:3: not UTF-8 text" in err
