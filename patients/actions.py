@@ -66,18 +66,24 @@ def _patient_of(instance: models.Model) -> Patient | None:
     return getattr(instance, "patient", None)
 
 
-def _audit(instance: models.Model, *, actor: Actor, action: str, before: Any, after: Any) -> None:
-    patient = _patient_of(instance)
-    AuditEvent.objects.create(
+def _audit_event(
+    instance: models.Model, *, actor: Actor, action: str, before: Any, after: Any
+) -> AuditEvent:
+    """The audit row of a change (not saved: batches insert theirs together)."""
+    return AuditEvent(
         actor=actor.user,
         actor_label=actor.label,
         action=action,
         model=instance._meta.label_lower,
         object_id=str(getattr(instance, "public_id", instance.pk)),
-        patient=patient,
+        patient=_patient_of(instance),
         before=before,
         after=after,
     )
+
+
+def _audit(instance: models.Model, *, actor: Actor, action: str, before: Any, after: Any) -> None:
+    _audit_event(instance, actor=actor, action=action, before=before, after=after).save()
 
 
 def _announce(instance: models.Model) -> None:
@@ -140,18 +146,16 @@ def create_records(instances: Sequence[Record], *, actor: Actor) -> list[Record]
         with transaction.atomic():
             insert_instances(instances)
     except IntegrityError:
-        # Records of the batch clash with each other (two visits on one day), which clean()
-        # cannot see before either is saved: one at a time, the clash is named.
+        # A clash that validate_many cannot see (two records of the batch with one
+        # source_id): one at a time, the clash is named.
         return _save_each(instances, actor=actor)
     insert_instances(
         [
-            AuditEvent(
-                actor=actor.user,
-                actor_label=actor.label,
+            _audit_event(
+                instance,
+                actor=actor,
                 action=AuditAction.CREATE,
-                model=instance._meta.label_lower,
-                object_id=str(getattr(instance, "public_id", instance.pk)),
-                patient=_patient_of(instance),
+                before=None,
                 after=snapshot(instance),
             )
             for instance in instances
@@ -189,6 +193,11 @@ def mark_entered_in_error(record: ClinicalRecord, *, actor: Actor, reason: str) 
     reason = reason.strip()
     if not reason:
         raise ValidationError({"entered_in_error_reason": "say why the record is in error"})
+    if record.is_entered_in_error:
+        # Marking again would overwrite who, when and why of the first marking.
+        raise ValidationError(
+            {"entered_in_error_reason": "this record is already marked entered in error"}
+        )
     before = snapshot(record)
     record.entered_in_error_at = timezone.now()
     record.entered_in_error_by = actor.user

@@ -107,9 +107,9 @@ class Validated(models.Model):
         unnamed duplicate message Django would add."""
 
 
-def validate_many(records: Sequence[Validated], *, exclude: Sequence[str] = ()) -> dict[
-    int, ValidationError
-]:
+def validate_many(
+    records: Sequence[Validated], *, exclude: Sequence[str] = ()
+) -> dict[int, ValidationError]:
     """The errors of each record as `full_clean()` would give them, for a batch."""
     found: dict[int, ErrorCollector] = {}
     checked: list[Validated] = []
@@ -308,14 +308,10 @@ class Patient(Validated):
         return day.year - self.birth_date.year - before_birthday
 
 
-class ClinicalQuerySet(SiteScopedQuerySet):
-    pass
-
-
-class InUseManager(models.Manager.from_queryset(ClinicalQuerySet)):  # type: ignore[misc]
+class InUseManager(models.Manager.from_queryset(SiteScopedQuerySet)):  # type: ignore[misc]
     """Records marked entered-in-error drop out of every computation and list."""
 
-    def get_queryset(self) -> ClinicalQuerySet:
+    def get_queryset(self) -> SiteScopedQuerySet:
         return super().get_queryset().filter(entered_in_error_at__isnull=True)
 
 
@@ -344,7 +340,7 @@ class ClinicalRecord(Validated):
     entered_in_error_reason = models.TextField(blank=True, editable=False)
 
     objects = InUseManager()
-    all_records = models.Manager.from_queryset(ClinicalQuerySet)()
+    all_records = models.Manager.from_queryset(SiteScopedQuerySet)()
 
     class Meta:
         abstract = True

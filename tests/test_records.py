@@ -126,3 +126,14 @@ def test_created_records_are_saved_instances(patient, nurse_a):
     stored = Visit.objects.get(pk=made[0].pk)
     assert stored.public_id == made[0].public_id and stored.created_at == made[0].created_at
     assert AuditEvent.objects.filter(action="create", model="monitoring.visit").count() == 3
+
+
+def test_marking_twice_keeps_the_first_marking(patient, nurse_a, neurologist_a):
+    visit = save_record(f.visit(patient), actor=Actor.of(nurse_a))
+    mark_entered_in_error(visit, actor=Actor.of(nurse_a), reason="wrong patient")
+    with pytest.raises(ValidationError) as refused:
+        mark_entered_in_error(visit, actor=Actor.of(neurologist_a), reason="typo")
+    assert "already marked" in refused.value.message_dict["entered_in_error_reason"][0]
+    kept = Visit.all_records.get(pk=visit.pk)
+    assert (kept.entered_in_error_by, kept.entered_in_error_reason) == (nurse_a, "wrong patient")
+    assert AuditEvent.objects.filter(action="entered_in_error").count() == 1
