@@ -27,7 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitoring.clinical.definitions import Definition, definition  # noqa: E402
+from monitoring.clinical import thresholds as t  # noqa: E402
+from monitoring.clinical.definitions import (  # noqa: E402
+    BASELINES,
+    EVENTS_MODES,
+    PRESETS,
+    Definition,
+    definition,
+)
 from monitoring.clinical.msprog import from_msprog_arguments, to_msprog_arguments  # noqa: E402
 from monitoring.clinical.progression import Visit, assess  # noqa: E402
 
@@ -40,7 +47,7 @@ Key = tuple[object, ...]
 
 # --- synthetic cohorts ------------------------------------------------------------------
 
-EDSS_STEPS = [0.0] + [x / 2 for x in range(2, 21)]
+EDSS_STEPS = [float(v) for v in t.EDSS_VALUES]
 
 
 def _edss_walk(rng: random.Random, n: int, days: list[int], rel: list[int]) -> list[float]:
@@ -56,7 +63,7 @@ def _edss_walk(rng: random.Random, n: int, days: list[int], rel: list[int]) -> l
                 bump = max(bump, rng.choice([1, 2, 3]))
         noise = rng.choice([0, 0, 0, 0, 1, -1, 2, -2])
         i = round(level) + noise + int(bump)
-        out.append(EDSS_STEPS[max(0, min(19, i))])
+        out.append(EDSS_STEPS[max(0, min(len(EDSS_STEPS) - 1, i))])
     return out
 
 
@@ -280,7 +287,7 @@ def reference_events(
 def _timed_delta(b: float) -> float:
     # The engine compares percentages with a 1e-9 slack (23.5 -> 28.2 is +20 %, spec §2.1);
     # giving the reference the same slack makes both compute the same thing.
-    return b / 5 - 1e-9
+    return b / (1 / t.TIMED_TEST_DELTA_FRACTION) - t.DELTA_TOLERANCE  # as the engine divides
 
 
 def settings() -> dict[str, tuple[Definition, str]]:
@@ -291,28 +298,14 @@ def settings() -> dict[str, tuple[Definition, str]]:
         a = {k: v for k, v in args.items() if k != "value_col"}
         out[name] = (from_msprog_arguments(a), "")
     base = definition()
-    for preset in (
-        "muller2023",
-        "muller2023-strict",
-        "kappos2020",
-        "cagol2022",
-        "muller2025",
-        "portaccio2025",
-    ):
+    for preset in PRESETS:
         out[f"def-{preset}"] = (definition(preset), "")
         out[f"def-{preset}-fixed-rebl"] = (
             definition(preset, baseline="fixed", relapse_rebaseline=True),
             "",
         )
-    for bl in ("fixed", "roving", "roving-improvement", "roving-worsening"):
-        for ev in (
-            "multiple",
-            "first-worsening",
-            "first-improvement",
-            "first",
-            "first-pira",
-            "first-raw",
-        ):
+    for bl in BASELINES:
+        for ev in EVENTS_MODES:
             out[f"{bl}-{ev}"] = (replace(base, baseline=bl, events=ev), "")
             out[f"{bl}-{ev}-rebl"] = (
                 replace(base, baseline=bl, events=ev, relapse_rebaseline=True),
