@@ -23,10 +23,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import definition
 from monitoring.clinical.progression import Compiled, search
 
-EDSS_STEPS = [0.0] + [x / 2 for x in range(2, 21)]
+EDSS_STEPS = [float(v) for v in t.EDSS_VALUES]
 START = dt.date(2012, 1, 1).toordinal()
 
 Patient = tuple[list[int], list[float], list[bool] | None, list[int]]
@@ -50,7 +51,7 @@ def cohort(patients: int, seed: int = 20240601, visits: int = 17) -> list[Patien
             level += drift + rng.gauss(0, 0.2)
             bump = 2 if any(0 <= d - r <= 90 for r in rel) else 0
             i = round(level) + rng.choice((0, 0, 0, 1, -1)) + bump
-            values.append(EDSS_STEPS[max(0, min(19, i))])
+            values.append(EDSS_STEPS[max(0, min(len(EDSS_STEPS) - 1, i))])
         confirmable = [rng.random() > 0.05 for _ in days] if rng.random() < 0.2 else None
         out.append((days, values, confirmable, rel))
     return out
