@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from alerts import tasks
 from alerts.models import Alert, PatientStatus, Rule
@@ -77,3 +77,25 @@ def test_one_pending_task_per_patient(settings, monkeypatch):
     tasks.enqueue(987654)
     assert published == [(987654,), (987654,)]
     tasks._release_pending(987654)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (["not-a-uuid"], "not a patient public id (a UUID): 'not-a-uuid'"),
+        (["00000000-0000-4000-8000-000000000000"], "unknown patient public id: 00000000-"),
+    ],
+)
+def test_evaluate_command_refuses_bad_public_ids(site_a, given, message):
+    known = str(make_patient(site_a).public_id)
+    with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call_command("evaluate", known, *given)
+    assert PatientStatus.objects.count() == 0  # nothing evaluated on a half-valid list
+
+
+def test_evaluate_command_takes_a_public_id_in_any_spelling(today, site_a, capsys):
+    public_id = str(make_patient(site_a).public_id)
+    call_command("evaluate", public_id, public_id.upper())
+    assert "Evaluated 1 patients" in capsys.readouterr().out
+    assert PatientStatus.objects.count() == 1
+

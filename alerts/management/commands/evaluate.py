@@ -7,6 +7,7 @@ sweep's path) and the bar follows the statuses they store.
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -37,13 +38,7 @@ class Command(BaseCommand):
         if options["all"]:
             work = batches(size)
         elif options["patients"]:
-            ids = list(
-                Patient.objects.filter(public_id__in=options["patients"]).values_list(
-                    "pk", flat=True
-                )
-            )
-            if len(ids) != len(set(options["patients"])):
-                raise CommandError("unknown patient public id")
+            ids = self._patient_ids(options["patients"])
             work = [ids[i : i + size] for i in range(0, len(ids), size)]
         else:
             raise CommandError("name patients by public id, or --all")
@@ -65,6 +60,24 @@ class Command(BaseCommand):
         seconds = time.perf_counter() - started
         rate = total / seconds if seconds else 0
         self.stdout.write(f"Evaluated {total} patients in {seconds:.1f} s ({rate:.0f}/s){summary}.")
+
+    @staticmethod
+    def _patient_ids(given: list[str]) -> list[int]:
+        """The primary keys of the patients named by public id; a CommandError naming every
+        id that is not a UUID or not a patient."""
+        public_ids = {}
+        for text in given:
+            try:
+                public_ids[uuid.UUID(text)] = text
+            except ValueError:
+                raise CommandError(f"not a patient public id (a UUID): {text!r}") from None
+        found = dict(
+            Patient.objects.filter(public_id__in=list(public_ids)).values_list("public_id", "pk")
+        )
+        unknown = [text for public_id, text in public_ids.items() if public_id not in found]
+        if unknown:
+            raise CommandError(f"unknown patient public id: {', '.join(unknown)}")
+        return sorted(found.values())
 
     def _queue(self, work: list[list[int]], total: int) -> None:
         since = timezone.now()
