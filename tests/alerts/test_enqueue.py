@@ -8,8 +8,10 @@ import logging
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 
 from alerts import tasks
+from alerts.evaluation import evaluate
 from alerts.models import Alert, PatientStatus, Rule
 from monitoring.models import Relapse
 from mstrack.celery import app
@@ -99,3 +101,33 @@ def test_evaluate_command_takes_a_public_id_in_any_spelling(today, site_a, capsy
     assert "Evaluated 1 patients" in capsys.readouterr().out
     assert PatientStatus.objects.count() == 1
 
+
+def test_transient_database_error_is_retried(today, patient, monkeypatch):
+    course(patient)
+    add(relapse(patient, onset=D(2024, 2, 1)))
+    calls = []
+
+    def flaky(patient_ids):
+        calls.append(patient_ids)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return evaluate(patient_ids)
+
+    monkeypatch.setattr(tasks, "evaluate", flaky)
+    raised = tasks.evaluate_patient.apply((patient.pk,), throw=False).get()
+    assert len(calls) == 2
+    assert raised == Alert.objects.filter(patient=patient).count() > 0
+    assert len(alerts(patient, Rule.RELAPSE_ON_THERAPY)) == 1
+
+
+def test_other_errors_are_not_retried(patient, monkeypatch):
+    calls = []
+
+    def broken(patient_ids):
+        calls.append(patient_ids)
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(tasks, "evaluate", broken)
+    with pytest.raises(ValueError):
+        tasks.evaluate_patient.apply((patient.pk,)).get()
+    assert len(calls) == 1
