@@ -114,7 +114,6 @@ class Compiled:
         "cf_after",
         "cf_before",
         "check_intermediate",
-        "definition",
         "delta",
         "ev_after",
         "ev_before",
@@ -126,7 +125,6 @@ class Compiled:
         "raw_before",
         "rebl_assoc",
         "relapse_rebl",
-        "relapse_to_bl",
         "roving_impr",
         "roving_wors",
         "sign",
@@ -140,7 +138,6 @@ class Compiled:
     )
 
     def __init__(self, d: Definition) -> None:
-        self.definition = d
         self.sign = -1.0 if d.outcome == "sdmt" else 1.0
         self.delta = _delta_function(d)
         self.windows = d.confirm_windows
@@ -149,7 +146,6 @@ class Compiled:
         self.bl_before, self.bl_after = d.relapse_to_baseline
         self.ev_before, self.ev_after = d.relapse_to_event
         self.cf_before, self.cf_after = d.relapse_to_confirmation
-        self.relapse_to_bl = d.relapse_to_baseline[0]
         self.raw_before, self.raw_after = d.raw_window
         self.intervals = tuple(_compile_interval(i) for i in d.relapse_independence.intervals())
         self.prec_last = d.relapse_independence.reference_visit == "last"
@@ -218,7 +214,7 @@ def search(
     if n < 2:
         return []
     first_day = days[0]
-    rel = [r for r in relapse_days if r >= first_day - c.relapse_to_bl]
+    rel = [r for r in relapse_days if r >= first_day - c.bl_before]
     nrel = len(rel)
     sign = c.sign
     wv = values if sign == 1.0 else [-v for v in values]
@@ -341,28 +337,20 @@ def search(
                         )
                     )
                     n_impr += 1
+                newref = first if c.from_conf and (valid or c.roving_impr) else change
                 if c.roving_impr:
-                    newref = first if c.from_conf else change
                     bl = newref
-                elif valid:
-                    newref = first if c.from_conf else change
-                else:
-                    newref = change
                 search_idx = newref + 1
 
             elif (
                 c.sub_impr
                 and has_conf
                 and s < 0
-                and (
-                    all(wv[x] < wb for x in range(change + 1, first + 1))
-                    if check_int
-                    else wv[first] < wb
-                )
+                and _moved(wv, wb, change, first, check_int, False)
             ):
-                newref = first if c.from_conf else change
-                bl = newref
-                search_idx = newref + 1
+                # Sub-threshold improvement: the roving baseline follows it.
+                bl = first if c.from_conf else change
+                search_idx = bl + 1
 
             elif has_conf and s >= thr and _holds_wors(wv, wb, thr, change, first, check_int):
                 # Confirmed worsening.
@@ -425,28 +413,17 @@ def search(
                             n_raw += 1
                         elif cdw_type == "PIRA":
                             n_pira += 1
+                newref = first if c.from_conf and (include or c.roving_wors) else change
                 if c.roving_wors:
-                    newref = first if c.from_conf else change
                     bl = newref
-                elif not include:
-                    newref = change
-                else:
-                    newref = first if c.from_conf else change
                 search_idx = newref + 1
 
             elif (
-                c.sub_wors
-                and has_conf
-                and s > 0
-                and (
-                    all(wv[x] > wb for x in range(change + 1, first + 1))
-                    if check_int
-                    else wv[first] > wb
-                )
+                c.sub_wors and has_conf and s > 0 and _moved(wv, wb, change, first, check_int, True)
             ):
-                newref = first if c.from_conf else change
-                bl = newref
-                search_idx = newref + 1
+                # Sub-threshold worsening: likewise.
+                bl = first if c.from_conf else change
+                search_idx = bl + 1
 
             else:
                 search_idx = change + 1
@@ -576,6 +553,17 @@ def _holds_wors(
                 return False
         return True
     return wv[first] - wb >= thr
+
+
+def _moved(
+    wv: Sequence[float], wb: float, change: int, first: int, check_int: bool, up: bool
+) -> bool:
+    """A sub-threshold change: the confirmation visit (and, with `check_int`, every visit from
+    the onset on) lies above (`up`) or below the baseline."""
+    xs = range(change + 1, first + 1) if check_int else (first,)
+    if up:
+        return all(wv[x] > wb for x in xs)
+    return all(wv[x] < wb for x in xs)
 
 
 def _sustained(
