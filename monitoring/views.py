@@ -20,6 +20,7 @@ from monitoring import forms, plots
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
 from monitoring.clinical.explain import explain_definition
+from monitoring.clinical.nfl import simren_limit
 from monitoring.clinical.rebaseline import add_months
 from monitoring.events import EventRow, computed_events, stored_events
 from monitoring.models import MriScan, NflSample, Relapse, Visit
@@ -142,7 +143,16 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "chosen": chosen,
         "decides": decides,
         "definition_text": explain_definition(definition(chosen)),
-        "plots": _plots(patient, visits, relapses, scans, nfl, courses, events, today),
+        "plots": _plots(
+            patient,
+            visits,
+            relapses,
+            scans,
+            nfl,
+            courses,
+            events,
+            today,
+        ),
     }
     return render(request, "clinic/patient_detail.html", context)
 
@@ -166,10 +176,7 @@ def _plots(
     if current is not None:
         rebaseline = add_months(current.start, current.therapy.rebaseline_months)
         markers.append(plots.Marker(rebaseline, "re-baseline", "rebaseline"))
-    limit = next(
-        (limit for low, high, limit in t.NFL_AGE_LIMITS if low <= patient.age_on(today) <= high),
-        None,
-    )
+    limit = simren_limit(patient.age_on(today))
     return {
         "edss": plots.timeline(
             [(v.date, float(v.edss)) for v in visits],

@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from monitoring.clinical import measures
+from monitoring.clinical import measures, nfl
 from mstrack.db import Tomorrow
 
 
@@ -304,8 +304,7 @@ class Patient(Validated):
         return found
 
     def age_on(self, day: dt.date) -> int:
-        before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
-        return day.year - self.birth_date.year - before_birthday
+        return nfl.age_on(self.birth_date, day)
 
 
 class InUseManager(models.Manager.from_queryset(SiteScopedQuerySet)):  # type: ignore[misc]
