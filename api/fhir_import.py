@@ -191,6 +191,21 @@ def _save(
 ) -> bool:
     """Apply values and save through the write path, unless nothing changed. Model errors
     become issues at the FHIR element the field came from. Returns True when saved."""
+    partial = [
+        name
+        for name, value in values.items()
+        if isinstance(value, str) and isinstance(instance._meta.get_field(name), models.DateField)
+    ]
+    if partial:
+        # FHIR allows "2023" or "2023-05"; a record needs the day.
+        for name in partial:
+            where = fields.get(name, "")
+            ctx.refuse(
+                (indexes or {}).get(name, index),
+                where,
+                f"{values[name]!r} is not a full date (YYYY-MM-DD)",
+            )
+        return False
     changed = instance.pk is None or any(
         getattr(instance, name) != value for name, value in values.items()
     )

@@ -350,6 +350,16 @@ MALFORMED = {
     ),
     "no MRN": (bad(lambda b: b["entry"][0]["resource"].pop("identifier")), 0, "MRN"),
     "SDMT not whole": (bad(set_value(5, 40.5)), 5, "whole number"),
+    "partial date": (
+        bad(lambda b: b["entry"][7]["resource"].update(effectiveDateTime="2023")),
+        7,
+        "not a full date",
+    ),
+    "partial birth date": (
+        bad(lambda b: b["entry"][0]["resource"].update(birthDate="1984-05")),
+        0,
+        "not a full date",
+    ),
     "two EDSS on one day": (
         bad(lambda b: b["entry"].append(measure(9, "edss", "2023-01-10", 2.5))),
         11,
