@@ -143,16 +143,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "chosen": chosen,
         "decides": decides,
         "definition_text": explain_definition(definition(chosen)),
-        "plots": _plots(
-            patient,
-            visits,
-            relapses,
-            scans,
-            nfl,
-            courses,
-            events,
-            today,
-        ),
+        "plots": _plots(patient, visits, relapses, scans, nfl, courses, events, today),
     }
     return render(request, "clinic/patient_detail.html", context)
 
