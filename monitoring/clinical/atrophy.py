@@ -110,12 +110,6 @@ def pairs_between(
     return pairs[low : bisect_right(pairs, end, key=_LATER)]
 
 
-def scan_pairs(
-    scans: Sequence[MriScan], *, start: dt.date | None, end: dt.date
-) -> tuple[ScanPair, ...]:
-    return pairs_between(all_scan_pairs(scans), start=start, end=end)
-
-
 def _years_covered(pairs: tuple[ScanPair, ...]) -> Ratio:
     """Years of each unbroken chain of pairs, measured first scan to last scan.
 

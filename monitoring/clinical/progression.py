@@ -35,8 +35,6 @@ from typing import Literal
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import Definition, RelapseFreeInterval
 
-INF = float("inf")
-
 Kind = Literal["worsening", "improvement"]
 CdwType = Literal["RAW", "PIRA", "undefined"]
 
@@ -214,7 +212,7 @@ def search(
     if n < 2:
         return []
     first_day = days[0]
-    rel = [r for r in relapse_days if r >= first_day - c.bl_before]
+    rel = [r for r in relapse_days if r >= first_day - c.bl_before]  # older ones are ignored
     nrel = len(rel)
     sign = c.sign
     wv = values if sign == 1.0 else [-v for v in values]

@@ -34,10 +34,11 @@ SDMT_DELTA_POINTS = 4.0
 
 CONFIRM_DAYS = 84  # confirmation at 12 weeks [§2.3]
 CONFIRM_TOLERANCE_DAYS = (7.0, 730.5)  # left, right; bounds inclusive
-RELAPSE_TO_BASELINE_DAYS = 30  # no baseline within 30 days after a relapse onset
+# No baseline within 30 days after a relapse onset; relapses more than this many days before
+# the first visit are ignored, as the reference does [§2.2].
+RELAPSE_TO_BASELINE_DAYS = 30
 RELAPSE_TO_CONFIRMATION_DAYS = 30  # no confirmation within 30 days after an onset
 RELAPSE_TO_EVENT_DAYS = 0  # onsets may follow a relapse directly
-RELAPSE_BEFORE_FIRST_VISIT_DAYS = 30  # older relapses are ignored [§2.2]
 RAW_WINDOW_DAYS = 90  # a CDW onset <= 90 days after a relapse onset is RAW [§2.4]
 # Relapse-free intervals of the PIRA definitions, days before/after each checkpoint [§2.4].
 PIRA_MULLER2023_BEFORE_DAYS = 90  # Müller 2023: [onset - 90, onset + 30], same around confirmation
