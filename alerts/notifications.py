@@ -4,7 +4,9 @@ At most one email per patient per ALERT_EMAIL_GROUP_MINUTES: the worker that win
 conditional UPDATE of `PatientStatus.last_notified_at` sends it, with every high-severity
 alert of that patient not yet emailed. Alerts raised inside the interval wait for the next
 email (the beat task `send_notifications` picks them up), so nothing is lost and nothing is
-sent twice by two workers. If sending fails, the claim rolls back and a later run retries.
+sent twice by two workers. If sending fails, the claim rolls back, the failure is logged and
+the other patients' emails still go out; a later run retries. A failed send never fails the
+evaluation that raised the alerts.
 """
 
 from __future__ import annotations
@@ -38,8 +40,15 @@ def notify(patient_ids: Iterable[int] | None = None) -> int:
     waiting = pending()
     if patient_ids is not None:
         waiting = waiting.filter(patient_id__in=list(patient_ids))
-    patients = sorted(set(waiting.values_list("patient_id", flat=True)))
-    return sum(_notify_patient(patient_id) for patient_id in patients)
+    sent = 0
+    for patient_id in sorted(set(waiting.values_list("patient_id", flat=True))):
+        try:
+            sent += _notify_patient(patient_id)
+        except Exception:
+            # The claim and `notified_at` rolled back with the transaction: the alerts stay
+            # pending for the next run (`send_notifications`, every 5 minutes).
+            log.exception("could not email the alerts of patient %s", patient_id)
+    return sent
 
 
 @transaction.atomic

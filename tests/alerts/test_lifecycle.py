@@ -124,3 +124,41 @@ def test_low_and_medium_alerts_send_no_email(today, patient):
     add(mri_scan(patient, date=D(2024, 1, 1)))  # MRI overdue: low
     assert run(patient).raised
     assert notify() == 0 and mail.outbox == []
+
+
+def test_failed_email_loses_no_alert_and_fails_no_evaluation(
+    today, patient, site_b, monkeypatch, caplog
+):
+    from smtplib import SMTPServerDisconnected
+
+    from django.core.management import call_command
+
+    from alerts import notifications, tasks
+    from alerts.models import PatientStatus
+
+    other = make_patient(site_b)
+    for p in (patient, other):
+        make_user(site=p.site, role="neurologist", email=f"neuro@{p.site.code.lower()}.example.org")
+        course(p)
+        add(relapse(p, onset=D(2024, 2, 1)))
+    real_send = notifications.send_mail
+
+    def send_mail(**message):
+        if patient.mrn in message["subject"]:
+            raise SMTPServerDisconnected("mail server went away")
+        return real_send(**message)
+
+    monkeypatch.setattr(notifications, "send_mail", send_mail)
+    assert tasks.evaluate_patient.delay(patient.pk).get() > 0  # the evaluation stands
+    call_command("evaluate", str(patient.public_id), str(other.public_id))  # runs to the end
+    assert "could not email the alerts of patient" in caplog.text
+    assert [m.to for m in mail.outbox] == [[f"neuro@{other.site.code.lower()}.example.org"]]
+    [alert] = alerts(patient, Rule.RELAPSE_ON_THERAPY)
+    assert alert.notified_at is None  # still waiting for its email
+    assert PatientStatus.objects.get(patient=patient).last_notified_at is None
+
+    monkeypatch.setattr(notifications, "send_mail", real_send)  # the mail server is back
+    assert notify() == 1
+    assert patient.mrn in mail.outbox[1].subject and "2024-02-01" in mail.outbox[1].body
+    alert.refresh_from_db()
+    assert alert.notified_at is not None
