@@ -232,7 +232,11 @@ def _save(
 def _record(
     ctx: Context, index: int, model: type[models.Model], patient: Patient, source_id: str
 ) -> models.Model | None:
-    """The record this source id created before, or a new one; None if withdrawn."""
+    """The record this source id created before, or a new one; None if withdrawn or keyless."""
+    if not source_id:
+        # Without a key every keyless entry would be the same record, each overwriting the last.
+        ctx.refuse(index, "id", "a record needs its id (or the entry its fullUrl)")
+        return None
     found = model.all_records.filter(
         patient=patient, source_system=ctx.source_system, source_id=source_id
     ).first()

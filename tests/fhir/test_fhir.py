@@ -350,6 +350,17 @@ MALFORMED = {
     ),
     "no MRN": (bad(lambda b: b["entry"][0]["resource"].pop("identifier")), 0, "MRN"),
     "SDMT not whole": (bad(set_value(5, 40.5)), 5, "whole number"),
+    "entries without id or fullUrl": (
+        bad(
+            lambda b: [
+                b["entry"][9]["resource"].pop("id"),
+                b["entry"][9].pop("fullUrl"),
+                b["entry"].append(copy.deepcopy(b["entry"][9])),
+            ]
+        ),
+        9,
+        "needs its id",
+    ),
     "partial date": (
         bad(lambda b: b["entry"][7]["resource"].update(effectiveDateTime="2023")),
         7,
