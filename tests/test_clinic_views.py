@@ -209,3 +209,8 @@ def test_site_switcher_narrows_lists(client, nurse_a, site_a, site_b):
     assert [p.site.code for p in client.get("/patients/").context["page"]] == ["B"]
     client.post("/site/", {"site": "NOT-MINE"})
     assert client.get("/patients/").context["page"].paginator.count == 2
+
+
+def test_unknown_record_kind_is_not_found(nurse_client, patient):
+    assert nurse_client.get(f"/patients/{patient.public_id}/new/biopsy/").status_code == 404
+    assert nurse_client.get("/patients/not-a-uuid/").status_code == 404

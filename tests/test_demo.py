@@ -87,3 +87,11 @@ def test_cohort_shows_the_courses_a_clinic_sees():
 )
 def test_edss_step(level, step):
     assert edss_step(level) == step
+
+
+def test_seed_refuses_a_negative_cohort():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--patients must be 0 or more"):
+        seed(patients=-1)
+    assert not Patient.objects.exists()
