@@ -3,10 +3,37 @@ for patients."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
 
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.models import Patient, TherapyCourse
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """`?ordering=` with a field the list cannot be sorted by is a 400 naming the sortable
+    fields, not silently the default order."""
+
+    def remove_invalid_fields(
+        self, queryset: Any, fields: list[str], view: Any, request: Any
+    ) -> list[str]:
+        valid = super().remove_invalid_fields(queryset, fields, view, request)
+        unknown = [term for term in fields if term and term not in valid]
+        if unknown:
+            context = {"request": request}
+            known = [name for name, _ in self.get_valid_fields(queryset, view, context)]
+            raise ValidationError(
+                {
+                    self.ordering_param: [
+                        f"cannot sort by {', '.join(map(repr, unknown))}; "
+                        f"sort by {', '.join(known)} (- for descending)"
+                    ]
+                }
+            )
+        return valid
 
 
 class PatientFilter(django_filters.FilterSet):

@@ -17,7 +17,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +24,7 @@ from alerts.actions import acknowledge_alert, resolve_alert
 from alerts.models import Alert, AlertState, PatientStatus, Rule, Severity
 from alerts.views import SEVERITY_ORDER
 from api.auth import actor_of
+from api.filters import StrictOrderingFilter
 from api.permissions import INTEGRATION, IsNeurologistOfSite, role_at
 from api.views import UUID_PATTERN
 from monitoring.clinical.definitions import DEFAULT_PRESET, OUTCOMES, PRESETS, definition
@@ -63,7 +63,7 @@ class StatusViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "patient__public_id"
     lookup_url_kwarg = "patient_id"
     lookup_value_regex = UUID_PATTERN
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
     filterset_class = PatientStatusFilter
     ordering_fields = ["as_of", "computed_at", "mri_due", "edss_due"]
 

@@ -18,7 +18,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -77,7 +76,7 @@ class AuditedViewSet(
     lookup_value_regex = UUID_PATTERN
     # Clinical data is never deleted; see `entered_in_error`.
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [DjangoFilterBackend, filters.StrictOrderingFilter]
 
     def get_queryset(self) -> models.QuerySet:
         return self.model.objects.visible_to(self.request.user).select_related(*self.related)

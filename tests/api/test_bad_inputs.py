@@ -104,3 +104,15 @@ def test_course_ending_before_it_starts_is_named(nurse, patient):
         "patient": str(patient.public_id), "therapy": "snake-oil", "start": "2024-03-01"},
         format="json")
     assert unknown.status_code == 400 and "therapy" in unknown.json()
+
+
+@pytest.mark.parametrize(
+    ("url", "sortable"),
+    [("/api/v1/visits/", "-date"), ("/api/v1/patients/", "-updated_at"),
+     ("/api/v1/status/", "-as_of")],
+)
+def test_unknown_ordering_is_named_not_ignored(nurse, patient, url, sortable):
+    response = nurse.get(url, {"ordering": "nonsense,-created_at"})
+    assert response.status_code == 400
+    assert "'nonsense'" in response.json()["ordering"][0]
+    assert nurse.get(url, {"ordering": sortable}).status_code == 200
