@@ -158,12 +158,11 @@ def _day(value: Any) -> dt.date | None:
 def _subject(ctx: Context, index: int, reference: Any, expression: str) -> Patient | None:
     ref = reference.reference if reference else None
     patient = ctx.patients.get(ref or "")
-    if patient is None and ref and ref.startswith("Patient/"):
-        patient = (
-            Patient.objects.visible_to(ctx.user).filter(public_id=_uuid(ref[8:])).first()
-            if _uuid(ref[8:])
-            else None
-        )
+    if patient is None and ref and ref.startswith("Patient/") and _uuid(ref[8:]):
+        patient = Patient.objects.visible_to(ctx.user).filter(public_id=_uuid(ref[8:])).first()
+        if patient is not None:
+            # Looked up once for all the entries that name it.
+            ctx.patients[ref] = patient
     if patient is None:
         ctx.refuse(
             index,

@@ -9,6 +9,8 @@ import datetime as dt
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
@@ -424,7 +426,18 @@ def test_records_for_an_existing_patient_by_reference(token_a, site_a):
     bundle["entry"][0]["resource"]["code"] = coded("http://snomed.info/sct", "425500002")
     for entry in bundle["entry"]:
         entry["resource"]["subject"] = {"reference": f"Patient/{patient.public_id}"}
-    status, body = post(token_a, bundle)
+    with CaptureQueriesContext(connection) as queries:
+        status, body = post(token_a, bundle)
+    # The patient all entries name is looked up once, not once per entry (the other query
+    # by its UUID is the model's uniqueness check when its diagnosis is saved).
+    lookups = [
+        q["sql"]
+        for q in queries
+        if 'FROM "patients_patient"' in q["sql"]
+        and str(patient.public_id).replace("-", "") in q["sql"].replace("-", "")
+        and "NOT (" not in q["sql"]
+    ]
+    assert len(lookups) == 1, lookups
     assert status == 200, body
     assert patient.visits.count() == 2 and patient.relapses.count() == 1
     patient.refresh_from_db()
