@@ -89,8 +89,10 @@ class Validated(models.Model):
     def clean(self) -> None:
         errors = ErrorCollector()
         self.clean_own(errors)
-        for field, message in type(self).conflicts([self]).get(0, []):
-            errors.add(field, message)
+        if not errors.errors:
+            # Stored records are compared on values that parsed (as in validate_many).
+            for field, message in type(self).conflicts([self]).get(0, []):
+                errors.add(field, message)
         errors.raise_any()
 
     def clean_own(self, errors: ErrorCollector) -> None:
@@ -122,10 +124,12 @@ def validate_many(
             for field, messages in error.message_dict.items():
                 errors.errors.setdefault(field, []).extend(messages)
         else:
-            # Own rules compare typed values: only once every field has parsed.
+            # Own rules compare typed values: only once every field has parsed; stored
+            # records only once the record's own rules hold (as in Validated.clean).
             record.clean_own(errors)
-            checked.append(record)
-            positions.append(index)
+            if not errors.errors:
+                checked.append(record)
+                positions.append(index)
         if errors.errors:
             found[index] = errors
     if checked:

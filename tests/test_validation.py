@@ -171,3 +171,13 @@ def test_one_visit_per_patient_and_day(patient):
     assert "date" in refused.value.message_dict
     with pytest.raises(IntegrityError), transaction.atomic():
         f.visit(patient).save()
+
+
+@pytest.mark.parametrize("typed", ["2023", "1984-05", "not a date"])
+def test_a_date_that_does_not_parse_is_a_field_error_not_a_crash(patient, typed):
+    with pytest.raises(ValidationError) as refused:
+        f.visit(patient, date=typed).full_clean()
+    assert list(refused.value.message_dict) == ["date"], refused.value.message_dict
+    with pytest.raises(ValidationError) as refused:
+        Patient(site=patient.site, mrn="D1", birth_date=typed, phenotype="RRMS").full_clean()
+    assert "birth_date" in refused.value.message_dict

@@ -97,13 +97,16 @@ def nfl_value(value: object, field: str = "value") -> Decimal:
 
 
 def clinical_date(
-    value: dt.date,
+    value: object,
     field: str,
     *,
     today: dt.date,
     birth_date: dt.date | None = None,
 ) -> dt.date:
     """A date of a clinical record: not in the future, not before the patient's birth."""
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        # full_clean() runs the model's rules even after a field failed to parse.
+        raise MeasurementError(field, f"{value!r} is not a calendar date (YYYY-MM-DD)")
     if value > today:
         raise MeasurementError(field, f"{value.isoformat()} is in the future")
     if birth_date is not None and value < birth_date:
