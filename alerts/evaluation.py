@@ -19,13 +19,12 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Q
 from django.utils import timezone
 
 from alerts.actions import audit_event
 from alerts.models import Alert, AlertState, PatientStatus, Severity
 from alerts.rules import CLEARED, STATE_RULES, Finding, findings
-from monitoring.status import Assessment, assess_patient, config, load, status_row
+from monitoring.status import Assessment, assess_patient, config, load, of_patients, status_row
 from patients.actions import Actor, snapshot
 from patients.models import AuditAction, AuditEvent
 
@@ -181,13 +180,19 @@ def _sync_alerts(assessments: list[Assessment]) -> Outcome:
     current = {(p, f.rule, f.evidence_key) for p, fs in found.items() for f in fs}
     # One query for both questions, reading no JSON: which findings were raised already
     # (any alert on the evidence, even resolved) and which unresolved alerts lost theirs.
-    existing = Alert.objects.filter(
-        Q(evidence_key__in={key for _, _, key in current}) | ~Q(state=AlertState.RESOLVED),
-        patient_id__in=ids,
-    ).values_list("pk", "patient_id", "rule", "evidence_key", "state")
+    # Every alert of these patients, by patient alone and unordered: an OR with the
+    # evidence keys hid the patient index from the planner (a sequential scan of all
+    # alerts per batch), and the model's ordering added a sort.
+    existing = (
+        Alert.objects.filter(of_patients(ids))
+        .order_by()
+        .values_list("pk", "patient_id", "rule", "evidence_key", "state")
+    )
     seen = set()
     stale = []
     for pk, patient_id, rule, key, state in existing:
+        if patient_id not in found:
+            continue  # another patient's, within the id range read
         seen.add((patient_id, rule, key))
         if state != AlertState.RESOLVED and (patient_id, rule, key) not in current:
             stale.append(pk)

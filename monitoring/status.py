@@ -9,13 +9,13 @@ a clinical question: the engine does, and this module only carries record ids be
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from alerts.models import PatientStatus
@@ -142,9 +142,11 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
         pk: PatientRecords(patient_id=pk, site_id=site_id, birth_date=birth)
         for pk, site_id, birth in patients.values_list("pk", "site_id", "birth_date")
     }
-    of_these = _of_patients(list(out))
-    courses = TherapyCourse.objects.filter(of_these).values_list(
-        "patient_id",
+    of_these = of_patients(list(out))
+    courses = _rows(
+        TherapyCourse,
+        of_these,
+        "start",
         "pk",
         "public_id",
         "therapy__code",
@@ -159,49 +161,68 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
         out[patient_id].courses.append(
             CourseRecord(name, therapy_class, start, end, pk, str(public_id), code)
         )
-    visits = Visit.objects.filter(of_these).values_list(
-        "patient_id", "public_id", "date", "edss", "scheduled"
-    )
+    visits = _rows(Visit, of_these, "date", "public_id", "date", "edss", "scheduled")
     for patient_id, public_id, day, edss, scheduled in visits:
         records = out.get(patient_id)
         if records is None:
             continue
         records.visits.append(EngineVisit(day, float(edss), scheduled))
         records.visit_ids[day] = str(public_id)
-    relapses = Relapse.objects.filter(of_these).values_list("patient_id", "public_id", "onset")
+    relapses = _rows(Relapse, of_these, "onset", "public_id", "onset")
     for patient_id, public_id, onset in relapses:
         if patient_id in out:
             out[patient_id].relapses.append(RelapseRecord(onset, str(public_id)))
-    scans = MriScan.objects.filter(of_these).values_list(
-        "patient_id", "public_id", "date", "new_t2", "gd_enhancing", "total_t2", "pbvc"
+    scans = _rows(
+        MriScan, of_these, "date", "public_id", "date", "new_t2", "gd_enhancing", "total_t2", "pbvc"
     )
     for patient_id, public_id, day, new_t2, gd, total_t2, pbvc in scans:
         if patient_id in out:
             out[patient_id].scans.append(
                 ScanRecord(day, new_t2, gd, total_t2, pbvc, str(public_id))
             )
-    samples = NflSample.objects.filter(of_these).values_list(
-        "patient_id", "public_id", "date", "matrix", "value", "assay", "lab_upper_limit", "z_score"
+    samples = _rows(
+        NflSample,
+        of_these,
+        "date",
+        "public_id",
+        "date",
+        "matrix",
+        "value",
+        "assay",
+        "lab_upper_limit",
+        "z_score",
     )
     for patient_id, public_id, day, matrix, value, assay, upper, z in samples:
         if patient_id in out:
             out[patient_id].nfl.append(
                 NflRecord(day, matrix, value, assay, upper, z, str(public_id))
             )
-    tests = JcvTest.objects.filter(of_these).values_list("patient_id", "public_id", "date")
+    tests = _rows(JcvTest, of_these, "date", "public_id", "date")
     for patient_id, public_id, day in tests:
         if patient_id in out:
             out[patient_id].jcv.append(Dated(day, str(public_id)))
     return out
 
 
-def _of_patients(ids: list[int]) -> Q:
-    """Records of these patients (sorted ids): by id range when the ids are dense, as the
-    sweep's batches are, else by list. A range is one index scan for PostgreSQL and one
-    parameter pair for the driver, where 500 ids cost both more than the rows they find;
-    the few rows of other patients in the range are skipped by the caller."""
-    if ids and ids[-1] - ids[0] < 2 * len(ids):
-        return Q(patient_id__gte=ids[0], patient_id__lte=ids[-1])
+def _rows(model: type[Model], of_these: Q, day: str, *fields: str) -> QuerySet[Any, Any]:
+    """(patient_id, *fields) of a record table, in (patient, day) order by the table's own
+    columns: the models' default ordering goes through the patient to its site and MRN, a
+    join with every patient of the database for PostgreSQL to hash (45 ms a query on
+    100,000 patients, more than reading the records)."""
+    return (
+        model.objects.filter(of_these)
+        .order_by("patient_id", day, "pk")
+        .values_list("patient_id", *fields)
+    )
+
+
+def of_patients(ids: Collection[int]) -> Q:
+    """Rows of these patients and maybe a few others, which the caller must skip: by id
+    range when the ids are dense, as the sweep's batches are, else by list. A range is one
+    index scan for PostgreSQL and one parameter pair for the driver, where 500 ids cost
+    both more than the rows they find."""
+    if ids and max(ids) - min(ids) < 2 * len(ids):
+        return Q(patient_id__gte=min(ids), patient_id__lte=max(ids))
     return Q(patient_id__in=ids)
 
 
