@@ -32,14 +32,23 @@ from patients.models import AuditAction, AuditEvent
 SYSTEM = Actor.system("alerts")  # who raises alerts and resolves cleared ones
 
 # The status content, which the digest covers: every column the evaluation writes but
-# `computed_at` and `digest`; `last_notified_at` belongs to the notifications.
+# `computed_at`, `digest` and `closed_years` (which `closed_years_key` stands for);
+# `last_notified_at` belongs to the notifications.
+# The primary key comes first: the statements below rely on it.
 CONTENT_FIELDS = [
-    f
-    for f in PatientStatus._meta.concrete_fields
-    if f.name not in ("computed_at", "digest", "last_notified_at")
+    PatientStatus._meta.pk,
+    *[
+        f
+        for f in PatientStatus._meta.concrete_fields
+        if not f.primary_key
+        and f.name not in ("computed_at", "digest", "closed_years", "last_notified_at")
+    ],
 ]
-COMPUTED_AT = PatientStatus._meta.get_field("computed_at")
-WRITTEN_FIELDS = [*CONTENT_FIELDS, COMPUTED_AT, PatientStatus._meta.get_field("digest")]
+_field = PatientStatus._meta.get_field
+COMPUTED_AT = _field("computed_at")
+# A status written whole, and one whose closed years are kept (patient_id last, for WHERE).
+WRITTEN_FIELDS = [*CONTENT_FIELDS, _field("closed_years"), COMPUTED_AT, _field("digest")]
+KEPT_FIELDS = [*CONTENT_FIELDS[1:], COMPUTED_AT, _field("digest"), PatientStatus._meta.pk]
 
 
 @dataclass(slots=True)
@@ -63,8 +72,22 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
     settings = config()
     with _cycle_collector_paused(), transaction.atomic():
         records = load(sorted(set(patient_ids)), lock=True)
-        assessments = [assess_patient(r, as_of=as_of, config=settings) for r in records.values()]
-        _store_statuses([status_row(a) for a in assessments])
+        stored = {
+            pk: (digest, key)
+            for pk, digest, key in PatientStatus.objects.filter(pk__in=list(records))
+            .order_by()
+            .values_list("pk", "digest", "closed_years_key")
+        }
+        assessments = [
+            assess_patient(
+                r,
+                as_of=as_of,
+                config=settings,
+                stored_closed_years_key=stored.get(r.patient_id, ("", ""))[1],
+            )
+            for r in records.values()
+        ]
+        _store_statuses(assessments, {pk: digest for pk, (digest, _) in stored.items()})
         outcome = _sync_alerts(assessments)
     outcome.evaluated = len(assessments)
     return outcome
@@ -89,49 +112,57 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _store_statuses(rows: list[PatientStatus]) -> None:
+def _store_statuses(assessments: list[Assessment], stored: dict[int, str]) -> None:
     """Write the statuses whose content changed; only stamp `computed_at` on the others.
 
-    The content's digest is compared with the stored one (one query), so a same-day
-    re-evaluation of unchanged data writes one UPDATE for the whole batch instead of
-    ~7 kB of JSON per patient for PostgreSQL to parse, store and log. A new day changes
-    every status (`as_of`, the windows' labels), so the nightly sweep still writes all.
-    Changed rows are upserted one statement per row in a pipelined executemany:
-    bulk_create's array form quotes every JSON document through a regex, three times
-    slower for big statuses. JSON is serialised once, here, for both digest and database.
+    The content's digest is compared with the `stored` one, so a same-day re-evaluation of
+    unchanged data writes one UPDATE for the whole batch instead of ~7 kB of JSON per
+    patient for PostgreSQL to parse, store and log. A new day changes every status (`as_of`,
+    the rolling windows), so the nightly sweep writes all, but for the closed calendar
+    years an assessment kept: their column is left as it is, most of a status's size.
+    Rows are written one statement per row in a pipelined executemany: bulk_create's array
+    form quotes every JSON document through a regex, three times slower for big statuses.
+    JSON is serialised once, here, for both digest and database.
     """
-    stored = dict(
-        PatientStatus.objects.filter(pk__in=[row.patient_id for row in rows]).values_list(
-            "pk", "digest"
-        )
-    )
     # The connection itself, not the `connection` proxy: a field's conversion reads it
     # several times, and each read through the proxy looks up the thread's connection.
     db = connections[DEFAULT_DB_ALIAS]
-    changed: list[list[Any]] = []
+    whole: list[list[Any]] = []
+    kept: list[list[Any]] = []
     unchanged: list[int] = []
-    for row in rows:
+    for a in assessments:
+        row = status_row(a)
         content = [_db_value(f, getattr(row, f.attname), db) for f in CONTENT_FIELDS]
         digest = _digest(content)
+        stamp = _db_value(COMPUTED_AT, row.computed_at, db)
         if stored.get(row.patient_id) == digest:
             unchanged.append(row.patient_id)
+        elif a.closed_years_kept:
+            kept.append([*content[1:], stamp, digest, row.patient_id])
         else:
-            changed.append([*content, _db_value(COMPUTED_AT, row.computed_at, db), digest])
+            closed = _db_value(_field("closed_years"), row.closed_years, db)
+            whole.append([*content, closed, stamp, digest])
     if unchanged:
         PatientStatus.objects.filter(pk__in=unchanged).update(computed_at=timezone.now())
-    if not changed:
-        return
-    quote = connection.ops.quote_name
-    columns = [f.column for f in WRITTEN_FIELDS]
-    values = ", ".join(map(_placeholder, WRITTEN_FIELDS))
-    sql = (
-        f"INSERT INTO {quote(PatientStatus._meta.db_table)} "
-        f"({', '.join(map(quote, columns))}) VALUES ({values}) "
-        f"ON CONFLICT ({quote('patient_id')}) DO UPDATE SET "
-        + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c != "patient_id")
-    )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, changed)
+    quote = db.ops.quote_name
+    table = quote(PatientStatus._meta.db_table)
+    with db.cursor() as cursor:
+        if whole:
+            columns = [f.column for f in WRITTEN_FIELDS]
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(map(quote, columns))}) "
+                f"VALUES ({', '.join(map(_placeholder, WRITTEN_FIELDS))}) "
+                f"ON CONFLICT ({quote('patient_id')}) DO UPDATE SET "
+                + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns[1:]),
+                whole,
+            )
+        if kept:
+            cursor.executemany(
+                f"UPDATE {table} SET "
+                + ", ".join(f"{quote(f.column)} = {_placeholder(f)}" for f in KEPT_FIELDS[:-1])
+                + f" WHERE {quote('patient_id')} = %s",
+                kept,
+            )
 
 
 def _insert(objs: Sequence[Alert | AuditEvent], *, ignore_conflicts: bool = False) -> None:

@@ -7,6 +7,7 @@ API read them and never compute.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -51,6 +52,20 @@ class PatientStatus(models.Model):
         default=dict,
         help_text="NEDA-3/4 per window (calendar years, last 12 months, since re-baseline)",
     )
+    # The calendar years before `as_of`'s are final once their records are: kept apart, and
+    # written again only when what they depend on changed (see `closed_years_key`).
+    closed_years = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="NEDA-3/4 of each calendar year before the current one, oldest first",
+    )
+    closed_years_key = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="SHA-256 of what the closed years were computed from",
+    )
     worsening = models.JSONField(default=list, help_text="Recent CDW events with RAW/PIRA")
     scores = models.JSONField(
         null=True, blank=True, help_text="MAGNIMS and modified Rio of the current course"
@@ -85,6 +100,11 @@ class PatientStatus(models.Model):
 
     def __str__(self) -> str:
         return f"status of {self.patient_id} as of {self.as_of}"
+
+    def calendar_years(self) -> list[dict[str, Any]]:
+        """Every calendar year's NEDA window, oldest first."""
+        current: list[dict[str, Any]] = self.neda.get("calendar_years", [])
+        return [*self.closed_years, *current]
 
 
 class Rule(models.TextChoices):

@@ -44,7 +44,13 @@ class PatientStatusSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PatientStatus
-        exclude = ["last_notified_at"]
+        exclude = ["last_notified_at", "closed_years", "closed_years_key"]
+
+    def to_representation(self, instance: PatientStatus) -> dict[str, Any]:
+        """`neda.calendar_years` lists every year: the closed ones are stored apart."""
+        data: dict[str, Any] = super().to_representation(instance)
+        data["neda"] = {**instance.neda, "calendar_years": instance.calendar_years()}
+        return data
 
 
 class PatientStatusFilter(django_filters.FilterSet):

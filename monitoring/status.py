@@ -9,9 +9,12 @@ a clinical question: the engine does, and this module only carries record ids be
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +23,7 @@ from django.utils import timezone
 
 from alerts.models import PatientStatus
 from monitoring.clinical import records as engine
+from monitoring.clinical import thresholds as t
 from monitoring.clinical.atrophy import BrainVolumeChange, brain_volume_change
 from monitoring.clinical.definitions import Definition, definition
 from monitoring.clinical.neda import NedaStatus, NedaWindow, neda_status
@@ -88,6 +92,7 @@ class Config:
 
     definition: Definition
     definition_json: dict[str, Any]  # stored beside every result; built once
+    fingerprint: bytes  # of the definition and of the code that turns records into windows
     compiled: Compiled
     mri_overdue_months: int
     edss_overdue_months: int
@@ -123,9 +128,32 @@ def _config(
 ) -> Config:
     # Compiling a definition is not free; settings change only in tests, so cache by value.
     chosen = definition(name, **dict(progression))
+    as_dict = chosen.as_dict()
+    fingerprint = hashlib.sha256(_code_fingerprint())
+    fingerprint.update(json.dumps(as_dict, sort_keys=True).encode())
     return Config(
-        chosen, chosen.as_dict(), Compiled(chosen), mri, edss, jcv, lookback, magnims, rio
+        chosen,
+        as_dict,
+        fingerprint.digest(),
+        Compiled(chosen),
+        mri,
+        edss,
+        jcv,
+        lookback,
+        magnims,
+        rio,
     )
+
+
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> bytes:
+    """The source of the engine and of this module: kept windows are recomputed after a
+    deploy that changes how they are computed, whether or not the engine version moved."""
+    sources = sorted(Path(__file__).parent.joinpath("clinical").glob("*.py"))
+    h = hashlib.sha256()
+    for path in [*sources, Path(__file__)]:
+        h.update(path.read_bytes())
+    return h.digest()
 
 
 def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, PatientRecords]:
@@ -246,6 +274,8 @@ class Assessment:
     mri_due: dt.date
     edss_due: dt.date
     jcv_due: dt.date | None
+    closed_years_key: str  # what the closed calendar years were computed from
+    closed_years_kept: bool  # left out: the stored ones were computed from the same
 
     @property
     def treatment_window(self) -> NedaWindow:
@@ -276,7 +306,39 @@ def current_course(courses: Sequence[CourseRecord], as_of: dt.date) -> CourseRec
     return max(running, key=lambda c: (c.start, c.pk), default=None)
 
 
-def assess_patient(records: PatientRecords, *, as_of: dt.date, config: Config) -> Assessment:
+def closed_years_key(records: PatientRecords, *, as_of: dt.date, config: Config) -> str:
+    """A fingerprint of everything the calendar years before `as_of`'s year depend on.
+
+    Those windows are final but for two things: the records (and the events the definition
+    finds in them), and `as_of` while their last EDSS is within the confirmation period, when
+    a worsening there could still be confirmed (the engine then calls their disability
+    component provisional). After that the same records give the same windows on any later
+    day of the year, so the nightly sweep keeps them instead of computing and writing them
+    again. The code that computes them is part of the fingerprint (`Config.fingerprint`).
+    """
+    last_closed = max((v.date for v in records.visits if v.date.year < as_of.year), default=None)
+    provisional = last_closed is not None and (as_of - last_closed).days < t.CONFIRM_DAYS
+    parts: list[Any] = [as_of.year, as_of.toordinal() if provisional else 0]
+    for visit in records.visits:
+        parts += (visit.date.toordinal(), visit.value, visit.confirmable)
+    parts.append(sorted(records.visit_ids.items()))
+    parts.append([(r.onset.toordinal(), r.public_id) for r in records.relapses])
+    parts.append(
+        [
+            (s.date.toordinal(), s.new_t2, s.gd_enhancing, s.total_t2, s.pbvc, s.public_id)
+            for s in records.scans
+        ]
+    )
+    h = hashlib.sha256(config.fingerprint)
+    h.update(repr(parts).encode())
+    return h.hexdigest()
+
+
+def assess_patient(
+    records: PatientRecords, *, as_of: dt.date, config: Config, stored_closed_years_key: str = ""
+) -> Assessment:
+    """The engine's results on `as_of`. The calendar years before `as_of`'s year are left
+    out when `stored_closed_years_key` says the stored ones were computed from the same."""
     d = config.definition
     relapse_days = [r.onset for r in records.relapses]
     events = assess(records.visits, relapse_days, d, config.compiled)
@@ -296,6 +358,8 @@ def assess_patient(records: PatientRecords, *, as_of: dt.date, config: Config) -
         Dated(last_visit_day, records.visit_ids[last_visit_day]) if last_visit_day else None
     )
     last_jcv = max(records.jcv, key=lambda j: j.date, default=None)
+    key = closed_years_key(records, as_of=as_of, config=config)
+    kept = key == stored_closed_years_key
     jcv_due = None
     if course is not None and course.code == NATALIZUMAB:
         jcv_due = add_months(last_jcv.date, config.jcv_overdue_months) if last_jcv else course.start
@@ -306,7 +370,13 @@ def assess_patient(records: PatientRecords, *, as_of: dt.date, config: Config) -
         course=course,
         rebaseline=rebaseline_date(course) if course else None,
         worsening=worsening,
-        neda=neda_status(history, as_of=as_of, follow_up_start=follow_up_start, course=course),
+        neda=neda_status(
+            history,
+            as_of=as_of,
+            follow_up_start=follow_up_start,
+            course=course,
+            since_year=as_of.year if kept else None,
+        ),
         scores=(
             first_year_scores(course, relapses=records.relapses, scans=records.scans, as_of=as_of)
             if course
@@ -327,6 +397,8 @@ def assess_patient(records: PatientRecords, *, as_of: dt.date, config: Config) -
             else follow_up_start
         ),
         jcv_due=jcv_due,
+        closed_years_key=key,
+        closed_years_kept=kept,
     )
 
 
@@ -448,14 +520,17 @@ def brain_volume_json(a: Assessment, b: BrainVolumeChange) -> dict[str, Any]:
 
 
 def status_row(a: Assessment) -> PatientStatus:
-    """The `PatientStatus` of an assessment (not saved)."""
+    """The `PatientStatus` of an assessment (not saved). `neda` holds the current calendar
+    year, `closed_years` the earlier ones (empty when the assessment kept the stored ones)."""
     rolling = a.neda.rolling_12_months
+    years = [window_json(a, w) for w in a.neda.calendar_years]
+    closed = sum(w.end.year < a.as_of.year for w in a.neda.calendar_years)
     neda: dict[str, Any] = {
         "rolling_12_months": window_json(a, rolling),
         "since_rebaseline": (
             window_json(a, a.neda.since_rebaseline) if a.neda.since_rebaseline else None
         ),
-        "calendar_years": [window_json(a, w) for w in a.neda.calendar_years],
+        "calendar_years": years[closed:],
     }
     return PatientStatus(
         patient_id=a.records.patient_id,
@@ -468,6 +543,8 @@ def status_row(a: Assessment) -> PatientStatus:
         neda3=str(rolling.neda3),
         neda4=str(rolling.neda4),
         neda=neda,
+        closed_years=years[:closed],
+        closed_years_key=a.closed_years_key,
         worsening=[event_json(a, e) for e in reversed(a.recent_worsening())],
         scores=scores_json(a.scores) if a.scores else None,
         magnims=a.scores.magnims.minimum_points if a.scores else None,

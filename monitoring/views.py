@@ -132,7 +132,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
             for w in (status.neda.get("rolling_12_months"), status.neda.get("since_rebaseline"))
             if w
         ]
-        + status.neda.get("calendar_years", [])[-3:][::-1]
+        + status.calendar_years()[-3:][::-1]
         if status
         else [],
         "recomputing": changed is not None and (status is None or status.computed_at < changed),

@@ -165,11 +165,19 @@ def neda_status(
     as_of: dt.date,
     follow_up_start: dt.date,
     course: TherapyCourse | None,
+    since_year: int | None = None,
 ) -> NedaStatus:
-    """All windows of one patient; `since_rebaseline` is None without a therapy course."""
+    """All windows of one patient; `since_rebaseline` is None without a therapy course.
+
+    `since_year` leaves out the calendar years before it (a caller that kept them: a
+    closed year's window depends on `as_of` only while it may be provisional).
+    """
     h = _sort(history)
+    first = follow_up_start.year if since_year is None else max(since_year, follow_up_start.year)
     return NedaStatus(
-        calendar_years=_calendar_years(h, as_of=as_of, follow_up_start=follow_up_start),
+        calendar_years=_calendar_years(
+            h, as_of=as_of, follow_up_start=follow_up_start, first_year=first
+        ),
         rolling_12_months=_rolling_12_months(h, as_of=as_of),
         since_rebaseline=(
             None if course is None else _since_rebaseline(h, as_of=as_of, course=course)
@@ -180,7 +188,12 @@ def neda_status(
 def neda_calendar_years(
     history: ClinicalHistory, *, as_of: dt.date, follow_up_start: dt.date
 ) -> tuple[NedaWindow, ...]:
-    return _calendar_years(_sort(history), as_of=as_of, follow_up_start=follow_up_start)
+    return _calendar_years(
+        _sort(history),
+        as_of=as_of,
+        follow_up_start=follow_up_start,
+        first_year=follow_up_start.year,
+    )
 
 
 def neda_rolling_12_months(history: ClinicalHistory, *, as_of: dt.date) -> NedaWindow:
@@ -194,10 +207,10 @@ def neda_since_rebaseline(
 
 
 def _calendar_years(
-    history: _Sorted, *, as_of: dt.date, follow_up_start: dt.date
+    history: _Sorted, *, as_of: dt.date, follow_up_start: dt.date, first_year: int
 ) -> tuple[NedaWindow, ...]:
     windows = []
-    for year in range(follow_up_start.year, as_of.year + 1):
+    for year in range(first_year, as_of.year + 1):
         start = max(dt.date(year, 1, 1), follow_up_start)
         end = min(dt.date(year, 12, 31), as_of)
         complete = start == dt.date(year, 1, 1) and end == dt.date(year, 12, 31)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -10,9 +13,16 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from alerts.evaluation import evaluate
+from alerts.evaluation import SYSTEM, evaluate
 from alerts.models import Alert, PatientStatus
+from monitoring.models import MriScan, Relapse
+from monitoring.status import assess_patient, config, load, status_row
+from patients.actions import mark_entered_in_error
 from patients.models import AuditEvent, Patient
+from tests.alerts.conftest import add
+from tests.factories import make_patient, visit
+
+D = dt.date
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +89,60 @@ def test_a_batch_reads_each_table_by_its_own_patient_column(today):
     assert len(reads) >= 8
     assert not [sql for sql in reads if "patients_site" in sql]
     assert not [sql for sql in reads if "alerts_alert" in sql and "ORDER BY" in sql]
+
+
+def test_kept_closed_years_equal_the_recomputed_ones(today):
+    """Day after day (across a new year, through the weeks a closed year may still be
+    provisional, and after records of closed years change), a status whose closed calendar
+    years were kept from an earlier evaluation stores exactly what computing every window
+    afresh gives; and most evaluations after the first do keep them."""
+    call_command("seed_demo", patients=60, seed=5, stdout=io.StringIO(), stderr=io.StringIO())
+    # Its 2024 is provisional until 12 weeks after the visit of 2024-12-10 (2025-03-04).
+    late = make_patient(Patient.objects.first().site)
+    for day, edss in ((D(2023, 6, 1), "2.0"), (D(2024, 12, 10), "2.0"), (D(2025, 5, 1), "2.0")):
+        add(visit(late, date=day, edss=Decimal(edss)))
+    ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
+    settings = config()
+    days = [D(2024, 12, 30), D(2024, 12, 31), D(2025, 1, 1), D(2025, 1, 2), D(2025, 2, 10)]
+    days += [D(2025, 3, 20), D(2025, 3, 28), D(2025, 6, 1), D(2025, 6, 2)]
+    kept_statements = 0
+    late_keys: dict[dt.date, str] = {}
+    for number, day in enumerate(days):
+        if number == 5:  # records of closed years change: a back-dated relapse, a scan withdrawn
+            add(Relapse(patient_id=ids[0], onset=D(2022, 5, 3)))
+            scan = MriScan.objects.filter(patient_id=ids[1], date__year=2023).first()
+            assert scan is not None
+            mark_entered_in_error(scan, actor=SYSTEM, reason="wrong patient")
+        with CaptureQueriesContext(connection) as queries:
+            evaluate(ids, as_of=day)
+        kept_statements += sum(map(_keeps_closed_years, queries.captured_queries))
+        fresh = {
+            pk: status_row(assess_patient(records, as_of=day, config=settings))
+            for pk, records in load(ids).items()
+        }
+        for status in PatientStatus.objects.filter(pk__in=ids):
+            expected = fresh[status.pk]
+            assert status.as_of == day
+            assert status.calendar_years() == _json(
+                expected.closed_years + expected.neda["calendar_years"]
+            ), (day, status.pk)
+            assert status.neda == _json(expected.neda)
+            assert status.closed_years_key == expected.closed_years_key
+        late_keys[day] = PatientStatus.objects.get(pk=late.pk).closed_years_key
+    assert kept_statements >= len(days) - 3  # all but the first day and the two year changes
+    # While 2024 may be provisional its windows are computed daily; then kept.
+    assert late_keys[D(2025, 1, 1)] != late_keys[D(2025, 1, 2)] != late_keys[D(2025, 2, 10)]
+    assert late_keys[D(2025, 3, 20)] == late_keys[D(2025, 3, 28)] == late_keys[D(2025, 6, 2)]
+
+
+def _keeps_closed_years(query: dict[str, str]) -> bool:
+    sql = query["sql"]  # an executemany is logged as "N times: ..."
+    return (
+        'UPDATE "alerts_patientstatus"' in sql
+        and '"closed_years" =' not in sql
+        and ('"closed_years_key" =' in sql)
+    )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(json.dumps(value))

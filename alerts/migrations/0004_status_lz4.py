@@ -8,7 +8,7 @@ from now on are affected. A server built without lz4 keeps pglz (a notice, not a
 
 from django.db import migrations
 
-COLUMNS = ("definition", "neda", "worsening", "scores", "nfl", "brain_volume")
+COLUMNS = ("definition", "neda", "closed_years", "worsening", "scores", "nfl", "brain_volume")
 
 
 def _alter(method: str) -> str:
@@ -33,6 +33,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("alerts", "0002_status_digest")]
+    dependencies = [("alerts", "0003_status_closed_years")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]
