@@ -11,6 +11,7 @@ to be delivered again; evaluation is idempotent, so a redelivery never doubles a
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,7 @@ import redis
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from alerts.evaluation import evaluate
@@ -98,10 +100,12 @@ def evaluate_patient(patient_id: int) -> int:
 
 
 @shared_task(**RETRY)
-def evaluate_batch(patient_ids: list[int]) -> int:
-    """Evaluate a batch of the sweep; returns the number of alerts raised. Its emails go out
-    with `send_notifications` (every 5 minutes) rather than holding up the sweep."""
-    return len(evaluate(patient_ids).raised)
+def evaluate_batch(patient_ids: list[int], as_of: str | None = None) -> int:
+    """Evaluate a batch of the sweep on `as_of` (ISO date; default today); returns the
+    number of alerts raised. Its emails go out with `send_notifications` (every 5 minutes)
+    rather than holding up the sweep."""
+    day = dt.date.fromisoformat(as_of) if as_of else None
+    return len(evaluate(patient_ids, as_of=day).raised)
 
 
 def batches(size: int) -> list[list[int]]:
@@ -109,13 +113,20 @@ def batches(size: int) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
+def queue_batches(work: list[list[int]], as_of: dt.date | None = None) -> None:
+    """Queue batches for the workers, all on one day (the day they were queued, by
+    default): a sweep that runs past midnight still judges every patient on the same date."""
+    day = (as_of or timezone.localdate()).isoformat()
+    for batch in work:
+        evaluate_batch.apply_async((batch, day), priority=SWEEP_PRIORITY)
+
+
 @shared_task(**RETRY)
 def sweep(batch_size: int | None = None) -> int:
     """Queue every patient in batches for the workers (nightly: heals lost enqueues, runs
     the time-based rules). Returns the number of batches queued."""
     queued = batches(batch_size or settings.ALERT_SWEEP_BATCH)
-    for batch in queued:
-        evaluate_batch.apply_async((batch,), priority=SWEEP_PRIORITY)
+    queue_batches(queued)
     return len(queued)
 
 

@@ -1,13 +1,13 @@
 """Benchmark the alert workers on the database of DATABASE_URL (PostgreSQL, demo cohort).
 
-    python manage.py bench_alerts [--workers 2] [--rate 20] [--seconds 30] [--sweeps 3]
+    python manage.py bench_alerts [--workers 2] [--rate 20] [--seconds 30] [--sweeps 4]
 
 1. Sweep: every patient, in batches, through `--workers` real `celery worker` processes;
-   patients per second from the first batch queued to the last status stored. Sweep 1 on
-   the database as found (on a fresh demo: every status and alert created); sweep 2 (and
-   every even one) with the stored status digests cleared first, so that every status is
-   written again as in the nightly sweep of a new day (its date changes every status);
-   sweep 3 (every odd one after 1) a same-day re-sweep of unchanged data.
+   patients per second from the first batch queued to the last status stored, and the
+   workers' CPU time. Sweep 1 on the database as found (on a fresh demo: every status and
+   alert created); sweep 2 the nightly sweep of the next day (every status rewritten, the
+   closed calendar years kept); sweep 3 that night again (nothing changed); sweep 4 the
+   first night of the next year (every window of every patient computed and written).
 2. Latency under a steady write load: `--rate` audited writes per second for `--seconds`
    (an elevated serum NfL sample for a random patient, which raises a new NfL alert);
    latency is from the write's commit to the moment its alert is seen committed (polled
@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 import statistics
@@ -34,7 +35,7 @@ from django.db import connection
 from django.utils import timezone
 
 from alerts.models import Alert, PatientStatus, Rule
-from alerts.tasks import SWEEP_PRIORITY, batches, evaluate_batch
+from alerts.tasks import batches, queue_batches
 from monitoring.models import NflSample
 from patients.actions import Actor, save_record
 from patients.models import Patient
@@ -47,7 +48,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workers", type=int, default=2)
-        parser.add_argument("--sweeps", type=int, default=3, help="full sweeps to time")
+        parser.add_argument("--sweeps", type=int, default=4, help="full sweeps to time (1-4)")
         parser.add_argument("--batch", type=int, default=None)
         parser.add_argument("--rate", type=float, default=20.0, help="writes per second")
         parser.add_argument("--seconds", type=float, default=30.0)
@@ -65,28 +66,33 @@ class Command(BaseCommand):
                 stack.enter_context(_Worker(f"bench{number}"))
                 for number in range(options["workers"])
             ]
-            for sweep in range(1, options["sweeps"] + 1):
-                rewrite = sweep % 2 == 0
-                if rewrite:
-                    PatientStatus.objects.update(digest="")
+            today = timezone.localdate()
+            sweeps = [
+                ("as the database is found", today),
+                ("the next night: every status rewritten", today + dt.timedelta(days=1)),
+                ("that night again: nothing changed", today + dt.timedelta(days=1)),
+                ("the first night of a year: every window computed", dt.date(today.year + 1, 1, 1)),
+            ]
+            for sweep, (what, as_of) in enumerate(sweeps[: options["sweeps"]], start=1):
                 cpu = sum(w.cpu_seconds() for w in workers)
-                seconds = self._sweep(patients, options["batch"] or settings.ALERT_SWEEP_BATCH)
+                seconds = self._sweep(
+                    patients, options["batch"] or settings.ALERT_SWEEP_BATCH, as_of
+                )
                 cpu = sum(w.cpu_seconds() for w in workers) - cpu
                 # On a shared machine the wall-clock rate depends on what else runs; the
                 # workers' own CPU time says what the sweep costs.
                 self.stdout.write(
-                    f"sweep {sweep}{' (every status rewritten)' if rewrite else ''}: "
+                    f"sweep {sweep} on {as_of} ({what}): "
                     f"{patients} patients in {seconds:.1f} s = "
                     f"{patients / seconds:.0f} patients/s; workers used {cpu:.0f} CPU s "
                     f"({patients / cpu:.0f} patients per worker CPU second)"
                 )
             self._latency(options["rate"], options["seconds"])
 
-    def _sweep(self, total: int, size: int) -> float:
+    def _sweep(self, total: int, size: int, as_of: dt.date) -> float:
         started = time.perf_counter()
         since = timezone.now()
-        for batch in batches(size):
-            evaluate_batch.apply_async((batch,), priority=SWEEP_PRIORITY)
+        queue_batches(batches(size), as_of)
         # Wait on the broker, not the database: counting fresh statuses scans the whole
         # status table (hundreds of MB after a few sweeps), which five times a second took
         # the CPU the workers and PostgreSQL were being measured on. Tasks are acknowledged

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from alerts.evaluation import evaluate
 from alerts.models import PatientStatus
 from alerts.notifications import notify
-from alerts.tasks import SWEEP_PRIORITY, batches, evaluate_batch
+from alerts.tasks import batches, queue_batches
 from patients.models import Patient
 
 
@@ -81,8 +81,7 @@ class Command(BaseCommand):
 
     def _queue(self, work: list[list[int]], total: int) -> None:
         since = timezone.now()
-        for batch in work:
-            evaluate_batch.apply_async((batch,), priority=SWEEP_PRIORITY)
+        queue_batches(work)
         done = 0
         with tqdm(total=total, unit="patient", desc="workers", file=self.stderr) as bar:
             while done < total:
