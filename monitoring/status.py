@@ -23,7 +23,6 @@ from django.utils import timezone
 
 from alerts.models import PatientStatus
 from monitoring.clinical import records as engine
-from monitoring.clinical import thresholds as t
 from monitoring.clinical.atrophy import BrainVolumeChange, brain_volume_change
 from monitoring.clinical.definitions import Definition, definition
 from monitoring.clinical.neda import NedaStatus, NedaWindow, neda_status
@@ -307,18 +306,18 @@ def current_course(courses: Sequence[CourseRecord], as_of: dt.date) -> CourseRec
 
 
 def closed_years_key(records: PatientRecords, *, as_of: dt.date, config: Config) -> str:
-    """A fingerprint of everything the calendar years before `as_of`'s year depend on.
+    """A fingerprint of everything the stored calendar years before `as_of`'s year depend on.
 
-    Those windows are final but for two things: the records (and the events the definition
-    finds in them), and `as_of` while their last EDSS is within the confirmation period, when
-    a worsening there could still be confirmed (the engine then calls their disability
-    component provisional). After that the same records give the same windows on any later
-    day of the year, so the nightly sweep keeps them instead of computing and writing them
-    again. The code that computes them is part of the fingerprint (`Config.fingerprint`).
+    Their windows are final but for the records (and the events the definition finds in
+    them): the same records give the same stored windows on any day of the year, so the
+    nightly sweep keeps them instead of computing and writing them again. The one part of a
+    window that depends on the date, the provisional note of a met disability component
+    while its last EDSS is under 12 weeks old, is not part of the stored form (a window's
+    explanation names only components not met or unknown); `tests/alerts/test_batch.py`
+    holds kept years to recomputed ones through those weeks. The code that computes and
+    stores them is part of the fingerprint (`Config.fingerprint`).
     """
-    last_closed = max((v.date for v in records.visits if v.date.year < as_of.year), default=None)
-    provisional = last_closed is not None and (as_of - last_closed).days < t.CONFIRM_DAYS
-    parts: list[Any] = [as_of.year, as_of.toordinal() if provisional else 0]
+    parts: list[Any] = [as_of.year]
     for visit in records.visits:
         parts += (visit.date.toordinal(), visit.value, visit.confirmable)
     parts.append(sorted(records.visit_ids.items()))
