@@ -66,7 +66,11 @@ class PatientStatus(models.Model):
         editable=False,
         help_text="SHA-256 of what the closed years were computed from",
     )
-    worsening = models.JSONField(default=list, help_text="Recent CDW events with RAW/PIRA")
+    worsening = models.JSONField(
+        default=list,
+        help_text="Every CDW event of the course with RAW/PIRA, newest first; `recent`: within "
+        "the look-back period, where alone they raise alerts",
+    )
     scores = models.JSONField(
         null=True, blank=True, help_text="MAGNIMS and modified Rio of the current course"
     )

@@ -104,8 +104,8 @@ class EventsSerializer(serializers.Serializer):
     definition = serializers.CharField()
     outcome = serializers.CharField()
     from_status = serializers.BooleanField(
-        help_text="True: the stored recent confirmed worsening events of the status; false: "
-        "every event computed now under the definition asked for"
+        help_text="True: the confirmed worsening events stored with the status (the whole "
+        "course); false: every event computed now under the definition asked for"
     )
     events = EventSerializer(many=True)
 
@@ -136,8 +136,9 @@ class ProgressionEventsViewSet(viewsets.ViewSet):
             403: OpenApiResponse(description="Only neurologists choose another definition"),
             404: OpenApiResponse(description="No such patient at your sites"),
         },
-        description="Without `definition` (or with the stored one) the stored status's recent "
-        "confirmed worsening events; with another definition or outcome, every event computed "
+        description="Without `definition` (or with the stored one) the confirmed worsening "
+        "events of the whole course stored with the status; with another definition or "
+        "outcome, every event computed "
         "now by the engine (neurologists, site admins and integrations only).",
     )
     def list(self, request: Request) -> Response:

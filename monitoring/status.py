@@ -453,6 +453,7 @@ def event_json(a: Assessment, e: Event) -> dict[str, Any]:
     pira = e.pira_confirmation
     return {
         "cdw_type": e.cdw_type,
+        "recent": e.onset.date >= a.lookback_start,
         "onset": {
             "date": _iso(e.onset.date),
             "edss": e.onset.value,
@@ -544,7 +545,7 @@ def status_row(a: Assessment) -> PatientStatus:
         neda=neda,
         closed_years=years[:closed],
         closed_years_key=a.closed_years_key,
-        worsening=[event_json(a, e) for e in reversed(a.recent_worsening())],
+        worsening=[event_json(a, e) for e in reversed(a.worsening)],
         scores=scores_json(a.scores) if a.scores else None,
         magnims=a.scores.magnims.minimum_points if a.scores else None,
         rio=a.scores.rio.minimum_points if a.scores else None,

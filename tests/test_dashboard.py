@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from alerts.evaluation import evaluate
 from alerts.models import Alert, PatientStatus
 from patients.models import AuditEvent, Therapy, TherapyCourse
 from tests import factories as f
@@ -146,3 +148,23 @@ def test_nurse_cannot_resolve_and_other_site_cannot_touch(client, nurse_a, user_
     client.force_login(user_b)
     assert client.post(f"/alerts/{alert.public_id}/acknowledge/").status_code == 404
     assert list(client.get("/alerts/").context["page"]) == []
+
+
+def test_dashboard_shows_the_latest_worsening_of_the_course(neuro_client, patient):
+    for day, edss in (
+        (dt.date(2019, 9, 1), "2.0"),
+        (dt.date(2020, 3, 1), "3.0"),
+        (dt.date(2020, 6, 1), "3.0"),
+        (dt.date(2023, 6, 1), "3.0"),
+        (dt.date(2024, 3, 1), "4.0"),
+        (dt.date(2024, 6, 1), "4.0"),
+    ):
+        f.visit(patient, date=day, edss=Decimal(edss)).save()
+    evaluate([patient.pk], as_of=dt.date(2024, 7, 1))
+    stored = PatientStatus.objects.get(patient=patient).worsening
+    assert [(e["onset"]["date"], e["recent"]) for e in stored] == [
+        ("2024-03-01", True),
+        ("2020-03-01", False),
+    ]
+    row = neuro_client.get("/dashboard/").content.decode()
+    assert "2024-03-01" in row and "2020-03-01" not in row

@@ -169,6 +169,11 @@ def test_old_worsening_is_history_not_an_alert(today, patient):
     visits(patient, (D(2019, 9, 1), "2.0"), (D(2020, 3, 1), "3.0"), (D(2020, 6, 1), "3.0"))
     run(patient)
     assert alerts(patient, Rule.CONFIRMED_PIRA) == []
+    # Still part of the stored course, for the patient page and the API.
+    stored = PatientStatus.objects.get(patient=patient).worsening
+    assert [(e["onset"]["date"], e["cdw_type"], e["recent"]) for e in stored] == [
+        ("2020-03-01", "PIRA", False)
+    ]
 
 
 def test_worsening_setting_changes_the_lookback(today, patient, settings):
