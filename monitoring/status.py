@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Model, Q, QuerySet
+from django.db import connection
+from django.db.models import Model, Q
 from django.utils import timezone
+from psycopg.types.string import TextLoader
 
 from alerts.models import PatientStatus
 from monitoring.clinical import records as engine
@@ -231,16 +233,29 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
     return out
 
 
-def _rows(model: type[Model], of_these: Q, day: str, *fields: str) -> QuerySet[Any, Any]:
+def _rows(model: type[Model], of_these: Q, day: str, *fields: str) -> Iterable[tuple[Any, ...]]:
     """(patient_id, *fields) of a record table, in (patient, day) order by the table's own
     columns: the models' default ordering goes through the patient to its site and MRN, a
     join with every patient of the database for PostgreSQL to hash (45 ms a query on
-    100,000 patients, more than reading the records)."""
-    return (
+    100,000 patients, more than reading the records).
+
+    On PostgreSQL public ids arrive as text: the driver's UUID objects, turned back into
+    text for the evidence, were a fifth of reading a batch (26 per patient).
+    """
+    rows = (
         model.objects.filter(of_these)
         .order_by("patient_id", day, "pk")
         .values_list("patient_id", *fields)
     )
+    if connection.vendor != "postgresql":
+        return rows
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # The loaders of this query's psycopg cursor are its own.
+        cursor.cursor.adapters.register_loader("uuid", TextLoader)
+        cursor.execute(sql, params)
+        rows_read: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows_read
 
 
 def of_patients(ids: Collection[int]) -> Q:
