@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import psycopg
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
@@ -69,7 +71,7 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
     A fixed number of queries per call, whatever the number of patients.
     """
     as_of = as_of or timezone.localdate()
-    settings = config()
+    engine_config = config()
     with _cycle_collector_paused(), transaction.atomic():
         records = load(sorted(set(patient_ids)), lock=True)
         stored = {
@@ -82,7 +84,7 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
             assess_patient(
                 r,
                 as_of=as_of,
-                config=settings,
+                config=engine_config,
                 stored_closed_years_key=stored.get(r.patient_id, ("", ""))[1],
             )
             for r in records.values()
@@ -146,23 +148,52 @@ def _store_statuses(assessments: list[Assessment], stored: dict[int, str]) -> No
         PatientStatus.objects.filter(pk__in=unchanged).update(computed_at=timezone.now())
     quote = db.ops.quote_name
     table = quote(PatientStatus._meta.db_table)
-    with db.cursor() as cursor:
-        if whole:
-            columns = [f.column for f in WRITTEN_FIELDS]
-            cursor.executemany(
-                f"INSERT INTO {table} ({', '.join(map(quote, columns))}) "
-                f"VALUES ({', '.join(map(_placeholder, WRITTEN_FIELDS))}) "
-                f"ON CONFLICT ({quote('patient_id')}) DO UPDATE SET "
-                + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns[1:]),
-                whole,
-            )
-        if kept:
-            cursor.executemany(
-                f"UPDATE {table} SET "
-                + ", ".join(f"{quote(f.column)} = {_placeholder(f)}" for f in KEPT_FIELDS[:-1])
-                + f" WHERE {quote('patient_id')} = %s",
-                kept,
-            )
+    if whole:
+        columns = [f.column for f in WRITTEN_FIELDS]
+        _execute_many(
+            f"INSERT INTO {table} ({', '.join(map(quote, columns))}) "
+            f"VALUES ({', '.join(map(_placeholder, WRITTEN_FIELDS))}) "
+            f"ON CONFLICT ({quote('patient_id')}) DO UPDATE SET "
+            + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns[1:]),
+            whole,
+        )
+    if kept:
+        _execute_many(
+            f"UPDATE {table} SET "
+            + ", ".join(f"{quote(f.column)} = {_placeholder(f)}" for f in KEPT_FIELDS[:-1])
+            + f" WHERE {quote('patient_id')} = %s",
+            kept,
+        )
+
+
+def _execute_many(sql: str, rows: list[list[Any]]) -> None:
+    """One statement per row, pipelined; on PostgreSQL bound and prepared by the server.
+
+    Django's cursors bind parameters on the client, so PostgreSQL parsed and planned each
+    of a batch's 500 statements anew and the driver quoted every value into the text: a
+    prepared statement halves a status write's time (`DATABASE_PREPARED_STATEMENTS`).
+    The cursor still goes through Django's wrappers (query logging, execute wrappers).
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
+        with db.cursor() as cursor:
+            cursor.executemany(sql, rows)
+        return
+    db.ensure_connection()
+    driver = db.connection
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = 0  # prepare at the first execution
+    try:
+        server_bound = psycopg.Cursor(driver)
+        cursor = (
+            db.make_debug_cursor(server_bound)
+            if db.queries_logged
+            else db.make_cursor(server_bound)
+        )
+        with cursor:
+            cursor.executemany(sql, rows)
+    finally:
+        driver.prepare_threshold = threshold
 
 
 def _insert(objs: Sequence[Alert | AuditEvent], *, ignore_conflicts: bool = False) -> None:
@@ -181,10 +212,7 @@ def _insert(objs: Sequence[Alert | AuditEvent], *, ignore_conflicts: bool = Fals
         f"VALUES ({', '.join(map(_placeholder, fields))})"
         + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
     )
-    with db.cursor() as cursor:
-        cursor.executemany(
-            sql, [[_db_value(f, getattr(o, f.attname), db) for f in fields] for o in objs]
-        )
+    _execute_many(sql, [[_db_value(f, getattr(o, f.attname), db) for f in fields] for o in objs])
 
 
 def _digest(content: list[Any]) -> str:

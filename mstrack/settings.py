@@ -186,6 +186,10 @@ ALERT_RIO_POINTS = int(os.environ.get("ALERT_RIO_POINTS", _t.RIO_ALERT_POINTS))
 # One email per patient per this many minutes at most; later alerts wait and are grouped.
 ALERT_EMAIL_GROUP_MINUTES = int(os.environ.get("ALERT_EMAIL_GROUP_MINUTES", "15"))
 ALERT_SWEEP_BATCH = int(os.environ.get("ALERT_SWEEP_BATCH", "500"))  # patients per task
+# The evaluation writes statuses and alerts with server-side prepared statements on
+# PostgreSQL (half the server time of a row). Switch off behind a connection pooler that
+# cannot keep them (PgBouncer in transaction mode before 1.21).
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 # A pending evaluation blocks further enqueues for the same patient at most this long.
 ALERT_PENDING_SECONDS = int(os.environ.get("ALERT_PENDING_SECONDS", "600"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -145,3 +145,19 @@ def _keeps_closed_years(query: dict[str, str]) -> bool:
 
 def _json(value: Any) -> Any:
     return json.loads(json.dumps(value))
+
+
+def test_prepared_and_client_bound_writes_store_the_same(today, settings):
+    """`DATABASE_PREPARED_STATEMENTS` off (behind an old pooler) writes what it writes on."""
+    call_command("seed_demo", patients=30, seed=4, stdout=io.StringIO(), stderr=io.StringIO())
+    ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    evaluate(ids)
+    evaluate(ids, as_of=D(2025, 6, 2))  # closed years kept: the UPDATE statement
+    prepared = stored()
+    forget()
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    evaluate(ids)
+    evaluate(ids, as_of=D(2025, 6, 2))
+    assert stored() == prepared
+    assert prepared[1], "the cohort raises alerts"
