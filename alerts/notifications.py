@@ -66,7 +66,6 @@ def _notify_patient(patient_id: int) -> bool:
     if not alerts:
         transaction.set_rollback(True)  # nothing to send: keep the interval open
         return False
-    Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(notified_at=now)
     patient = Patient.objects.select_related("site").get(pk=patient_id)
     recipients = list(
         get_user_model()
@@ -79,8 +78,17 @@ def _notify_patient(patient_id: int) -> bool:
         .values_list("email", flat=True)
     )
     if not recipients:
-        log.info("no neurologist with an email at site %s: alerts not emailed", patient.site)
+        # The claim stands (ask again after the interval, not every run); the alerts stay
+        # pending, so the site's first neurologist with an email address gets them.
+        log.warning(
+            "no active neurologist with an email address at site %s: %d high-severity "
+            "alert(s) of patient %s wait to be emailed",
+            patient.site.code,
+            len(alerts),
+            patient.mrn,
+        )
         return False
+    Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(notified_at=now)
     count = len(alerts)
     lines = [f"- [{a.get_rule_display()}] {a.explanation}" for a in alerts]
     send_mail(

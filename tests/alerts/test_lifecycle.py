@@ -119,6 +119,23 @@ def test_high_alerts_email_the_sites_neurologists_grouped(today, patient, nurse_
     assert notify() == 0
 
 
+def test_alerts_wait_for_a_neurologist_with_an_email(today, patient, caplog):
+    neurologist = make_user("neuro-later", site=patient.site, role="neurologist", email="")
+    course(patient)
+    add(relapse(patient, onset=D(2024, 2, 1)))
+    assert notify(run(patient).to_notify) == 0
+    assert "wait to be emailed" in caplog.text
+    [alert] = alerts(patient, Rule.RELAPSE_ON_THERAPY)
+    assert alert.notified_at is None and mail.outbox == []
+
+    neurologist.email = "later@example.org"
+    neurologist.save()
+    assert notify() == 0  # asked within the interval: waits
+    with time_machine.travel(dt.timedelta(minutes=16)):
+        assert notify() == 1
+    assert mail.outbox[0].to == ["later@example.org"] and "2024-02-01" in mail.outbox[0].body
+
+
 def test_low_and_medium_alerts_send_no_email(today, patient):
     make_user("neuro-x", site=patient.site, role="neurologist", email="n@example.org")
     add(mri_scan(patient, date=D(2024, 1, 1)))  # MRI overdue: low
