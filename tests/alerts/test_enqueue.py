@@ -95,6 +95,22 @@ def test_evaluate_command_refuses_bad_public_ids(site_a, given, message):
     assert PatientStatus.objects.count() == 0  # nothing evaluated on a half-valid list
 
 
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (["--all", "PATIENT"], "name patients by public id or give --all, not both"),
+        (["--all", "--batch", "-5"], "--batch must be at least 1, not -5"),
+        (["--all", "--batch", "0"], "--batch must be at least 1, not 0"),
+    ],
+)
+def test_evaluate_command_refuses_ambiguous_options(site_a, given, message):
+    known = str(make_patient(site_a).public_id)
+    arguments = [known if a == "PATIENT" else a for a in given]
+    with pytest.raises(CommandError, match=message):
+        call_command("evaluate", *arguments)
+    assert PatientStatus.objects.count() == 0
+
+
 def test_evaluate_command_takes_a_public_id_in_any_spelling(today, site_a, capsys):
     public_id = str(make_patient(site_a).public_id)
     call_command("evaluate", public_id, public_id.upper())

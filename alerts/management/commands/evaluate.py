@@ -6,6 +6,7 @@ sweep's path) and the bar follows the statuses they store.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from typing import Any
@@ -34,7 +35,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        size = max(1, options["batch"] or settings.ALERT_SWEEP_BATCH)
+        if options["batch"] is not None and options["batch"] < 1:
+            raise CommandError(f"--batch must be at least 1, not {options['batch']}")
+        if options["all"] and options["patients"]:
+            raise CommandError("name patients by public id or give --all, not both")
+        size = options["batch"] or settings.ALERT_SWEEP_BATCH
+        # One date for the whole run, as for the nightly sweep, even if it passes midnight.
+        as_of = timezone.localdate()
         if options["all"]:
             work = batches(size)
         elif options["patients"]:
@@ -45,13 +52,13 @@ class Command(BaseCommand):
         total = sum(map(len, work))
         started = time.perf_counter()
         if options["queue"]:
-            self._queue(work, total)
+            self._queue(work, total, as_of)
             summary = ""
         else:
             raised = resolved = 0
             with tqdm(total=total, unit="patient", desc="evaluate", file=self.stderr) as bar:
                 for batch in work:
-                    outcome = evaluate(batch)
+                    outcome = evaluate(batch, as_of=as_of)
                     notify(outcome.to_notify)
                     raised += len(outcome.raised)
                     resolved += len(outcome.resolved)
@@ -79,9 +86,9 @@ class Command(BaseCommand):
             raise CommandError(f"unknown patient public id: {', '.join(unknown)}")
         return sorted(found.values())
 
-    def _queue(self, work: list[list[int]], total: int) -> None:
+    def _queue(self, work: list[list[int]], total: int, as_of: dt.date) -> None:
         since = timezone.now()
-        queue_batches(work)
+        queue_batches(work, as_of)
         done = 0
         with tqdm(total=total, unit="patient", desc="workers", file=self.stderr) as bar:
             while done < total:
