@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection
 from django.db.models import Model, Q
@@ -332,19 +333,18 @@ def closed_years_key(records: PatientRecords, *, as_of: dt.date, config: Config)
     holds kept years to recomputed ones through those weeks. The code that computes and
     stores them is part of the fingerprint (`Config.fingerprint`).
     """
-    parts: list[Any] = [as_of.year]
-    for visit in records.visits:
-        parts += (visit.date.toordinal(), visit.value, visit.confirmable)
-    parts.append(sorted(records.visit_ids.items()))
-    parts.append([(r.onset.toordinal(), r.public_id) for r in records.relapses])
-    parts.append(
+    parts = [
+        as_of.year,
+        [(v.date, v.value, v.confirmable) for v in records.visits],
+        sorted(records.visit_ids.items()),
+        [(r.onset, r.public_id) for r in records.relapses],
         [
-            (s.date.toordinal(), s.new_t2, s.gd_enhancing, s.total_t2, s.pbvc, s.public_id)
+            (s.date, s.new_t2, s.gd_enhancing, s.total_t2, s.pbvc, s.public_id)
             for s in records.scans
-        ]
-    )
+        ],
+    ]
     h = hashlib.sha256(config.fingerprint)
-    h.update(repr(parts).encode())
+    h.update(orjson.dumps(parts, default=str))  # dates as ISO text, Decimal PBVC as written
     return h.hexdigest()
 
 

@@ -74,13 +74,15 @@ def assess_sample(
     age = age_on(birth_date, sample.date) if birth_date is not None else None
     elevated, limit, source, elevated_text = _elevation(sample, age)
     earlier = sorted((s for s in history if s.date < sample.date), key=lambda s: s.date)
-    same = [s for s in earlier if _comparable(s, sample)]
+    kind = _kind(sample)
+    comparable = [_kind(s) == kind for s in earlier]
+    same = [s for s, alike in zip(earlier, comparable, strict=True) if alike]
     previous = same[-1] if same else None
     other = next(
         (
             s
-            for s in reversed(earlier)
-            if not _comparable(s, sample) and (previous is None or s.date > previous.date)
+            for s, alike in zip(reversed(earlier), reversed(comparable), strict=True)
+            if not alike and (previous is None or s.date > previous.date)
         ),
         None,
     )
@@ -103,8 +105,9 @@ def assess_sample(
     )
 
 
-def _comparable(a: NflSample, b: NflSample) -> bool:
-    return a.matrix == b.matrix and _assay(a) == _assay(b)
+def _kind(sample: NflSample) -> tuple[str, str]:
+    """Samples of one kind (matrix and assay) are comparable; values of two are not."""
+    return sample.matrix, _assay(sample)
 
 
 def _assay(sample: NflSample) -> str:

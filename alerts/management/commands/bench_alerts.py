@@ -75,17 +75,20 @@ class Command(BaseCommand):
             ]
             for sweep, (what, as_of) in enumerate(sweeps[: options["sweeps"]], start=1):
                 cpu = sum(w.cpu_seconds() for w in workers)
+                database = _postgres_cpu_seconds()
                 seconds = self._sweep(
                     patients, options["batch"] or settings.ALERT_SWEEP_BATCH, as_of
                 )
                 cpu = sum(w.cpu_seconds() for w in workers) - cpu
+                database = _postgres_cpu_seconds() - database
                 # On a shared machine the wall-clock rate depends on what else runs; the
-                # workers' own CPU time says what the sweep costs.
+                # CPU time of the workers and of PostgreSQL says what the sweep costs.
                 self.stdout.write(
                     f"sweep {sweep} on {as_of} ({what}): "
                     f"{patients} patients in {seconds:.1f} s = "
                     f"{patients / seconds:.0f} patients/s; workers used {cpu:.0f} CPU s "
-                    f"({patients / cpu:.0f} patients per worker CPU second)"
+                    f"({cpu / patients * 1e6:.0f} us per patient), PostgreSQL {database:.0f} "
+                    f"CPU s ({database / patients * 1e6:.0f} us per patient)"
                 )
             self._latency(options["rate"], options["seconds"])
 
@@ -195,12 +198,38 @@ class _Worker:
         return self
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the worker process so far (Linux /proc)."""
         assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _cpu_seconds(Path(f"/proc/{self.process.pid}/stat"))
 
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None
         self.process.terminate()
         self.process.wait(timeout=30)
+
+
+def _cpu_seconds(stat: Path) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU time of the local PostgreSQL server so far: every live process, and the ended
+    ones (autovacuum workers, earlier backends) through the postmaster's children time."""
+    processes = {}  # pid -> (parent pid, own ticks, ended children's ticks)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended between listing and reading
+        name, rest = text.split(" (", 1)[1].rsplit(")", 1)
+        if name == "postgres":
+            f = rest.split()
+            processes[int(stat.parent.name)] = (
+                int(f[1]),
+                int(f[11]) + int(f[12]),
+                int(f[13]) + int(f[14]),
+            )
+    ticks = sum(own for _, own, _ in processes.values())
+    ticks += sum(ended for parent, _, ended in processes.values() if parent not in processes)
+    return ticks / os.sysconf("SC_CLK_TCK")
