@@ -216,16 +216,9 @@ def _insert(objs: Sequence[Alert | AuditEvent], *, ignore_conflicts: bool = Fals
 
 
 def _digest(content: list[Any]) -> str:
-    """A fingerprint of a row's column values (JSON already text), each one typed and
-    delimited so that no two different rows share it."""
-    h = hashlib.sha256()
-    for value in content:
-        if isinstance(value, str):
-            h.update(b"s%d:" % len(value.encode()))
-            h.update(value.encode())
-        else:
-            h.update(b"r:" + repr(value).encode() + b"\x00")
-    return h.hexdigest()
+    """A fingerprint of a row's column values (JSON already text): one JSON array of them,
+    so that no two different rows share it."""
+    return hashlib.sha256(orjson.dumps(content, default=str)).hexdigest()
 
 
 def _db_value(f: models.Field, value: Any, db: BaseDatabaseWrapper) -> Any:
