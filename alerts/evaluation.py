@@ -48,9 +48,15 @@ CONTENT_FIELDS = [
 ]
 _field = PatientStatus._meta.get_field
 COMPUTED_AT = _field("computed_at")
-# A status written whole, and one whose closed years are kept (patient_id last, for WHERE).
-WRITTEN_FIELDS = [*CONTENT_FIELDS, _field("closed_years"), COMPUTED_AT, _field("digest")]
-KEPT_FIELDS = [*CONTENT_FIELDS[1:], COMPUTED_AT, _field("digest"), PatientStatus._meta.pk]
+CLOSED_YEARS = _field("closed_years")
+# The digest is one piece per JSON document and one for the other columns, so that a
+# changed status rewrites only the documents that changed: PostgreSQL then keeps the
+# others (compressed, out of line) as they are.
+DOCUMENTS = [f for f in CONTENT_FIELDS if isinstance(f, models.JSONField)]
+SCALARS = [f for f in CONTENT_FIELDS[1:] if not isinstance(f, models.JSONField)]
+PIECE = 16  # hex digits of a piece: 64 bits
+# A status written whole (a new one, or one whose stored digest says nothing).
+WRITTEN_FIELDS = [*CONTENT_FIELDS, CLOSED_YEARS, COMPUTED_AT, _field("digest")]
 
 
 @dataclass(slots=True)
@@ -115,13 +121,14 @@ def _cycle_collector_paused() -> Iterator[None]:
 
 
 def _store_statuses(assessments: list[Assessment], stored: dict[int, str]) -> None:
-    """Write the statuses whose content changed; only stamp `computed_at` on the others.
+    """Write what changed in each status; only stamp `computed_at` on the unchanged ones.
 
-    The content's digest is compared with the `stored` one, so a same-day re-evaluation of
-    unchanged data writes one UPDATE for the whole batch instead of ~7 kB of JSON per
-    patient for PostgreSQL to parse, store and log. A new day changes every status (`as_of`,
-    the rolling windows), so the nightly sweep writes all, but for the closed calendar
-    years an assessment kept: their column is left as it is, most of a status's size.
+    The content's digest is compared with the `stored` one, piece by piece, so a same-day
+    re-evaluation of unchanged data writes one UPDATE for the whole batch, and a changed
+    status sets its plain columns and only the JSON documents that changed. A new day
+    changes every status (`as_of`, the rolling windows), so the nightly sweep writes all,
+    but for the documents that stayed the same (definition, worsening events, brain volume,
+    mostly) and the closed calendar years an assessment kept: most of a status's size.
     Rows are written one statement per row in a pipelined executemany: bulk_create's array
     form quotes every JSON document through a regex, three times slower for big statuses.
     JSON is serialised once, here, for both digest and database.
@@ -130,20 +137,35 @@ def _store_statuses(assessments: list[Assessment], stored: dict[int, str]) -> No
     # several times, and each read through the proxy looks up the thread's connection.
     db = connections[DEFAULT_DB_ALIAS]
     whole: list[list[Any]] = []
-    kept: list[list[Any]] = []
+    changed: dict[tuple[models.Field, ...], list[list[Any]]] = {}
     unchanged: list[int] = []
+    documents = [CONTENT_FIELDS.index(f) for f in DOCUMENTS]
+    scalars = [CONTENT_FIELDS.index(f) for f in SCALARS]
     for a in assessments:
         row = status_row(a)
         content = [_db_value(f, getattr(row, f.attname), db) for f in CONTENT_FIELDS]
-        digest = _digest(content)
-        stamp = _db_value(COMPUTED_AT, row.computed_at, db)
-        if stored.get(row.patient_id) == digest:
+        pieces = [_piece([content[i] for i in scalars]), *(_piece(content[i]) for i in documents)]
+        digest = "".join(pieces)
+        before = stored.get(row.patient_id)
+        if before == digest:
             unchanged.append(row.patient_id)
-        elif a.closed_years_kept:
-            kept.append([*content[1:], stamp, digest, row.patient_id])
-        else:
-            closed = _db_value(_field("closed_years"), row.closed_years, db)
+            continue
+        stamp = _db_value(COMPUTED_AT, row.computed_at, db)
+        closed = _db_value(CLOSED_YEARS, row.closed_years, db)
+        if before is None:
             whole.append([*content, closed, stamp, digest])
+            continue
+        old = [before[i : i + PIECE] for i in range(0, len(before), PIECE)]
+        written = [
+            (f, content[i])
+            for n, (f, i) in enumerate(zip(DOCUMENTS, documents, strict=True), start=1)
+            if n >= len(old) or old[n] != pieces[n]
+        ]
+        if not a.closed_years_kept:
+            written.append((CLOSED_YEARS, closed))
+        fields = (*SCALARS, *(f for f, _ in written), COMPUTED_AT, _field("digest"))
+        values = [*(content[i] for i in scalars), *(v for _, v in written), stamp, digest]
+        changed.setdefault(fields, []).append([*values, row.patient_id])
     if unchanged:
         PatientStatus.objects.filter(pk__in=unchanged).update(computed_at=timezone.now())
     quote = db.ops.quote_name
@@ -157,13 +179,19 @@ def _store_statuses(assessments: list[Assessment], stored: dict[int, str]) -> No
             + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns[1:]),
             whole,
         )
-    if kept:
+    for fields, rows in changed.items():
         _execute_many(
             f"UPDATE {table} SET "
-            + ", ".join(f"{quote(f.column)} = {_placeholder(f)}" for f in KEPT_FIELDS[:-1])
+            + ", ".join(f"{quote(f.column)} = {_placeholder(f)}" for f in fields)
             + f" WHERE {quote('patient_id')} = %s",
-            kept,
+            rows,
         )
+
+
+def _piece(value: Any) -> str:
+    """A 64-bit fingerprint of a column's value (JSON as text) or of a list of them."""
+    data = value.encode() if isinstance(value, str) else orjson.dumps(value, default=str)
+    return hashlib.blake2b(data, digest_size=PIECE // 2).hexdigest()
 
 
 def _execute_many(sql: str, rows: list[list[Any]]) -> None:
@@ -213,12 +241,6 @@ def _insert(objs: Sequence[Alert | AuditEvent], *, ignore_conflicts: bool = Fals
         + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
     )
     _execute_many(sql, [[_db_value(f, getattr(o, f.attname), db) for f in fields] for o in objs])
-
-
-def _digest(content: list[Any]) -> str:
-    """A fingerprint of a row's column values (JSON already text): one JSON array of them,
-    so that no two different rows share it."""
-    return hashlib.sha256(orjson.dumps(content, default=str)).hexdigest()
 
 
 def _db_value(f: models.Field, value: Any, db: BaseDatabaseWrapper) -> Any:

@@ -84,13 +84,15 @@ class PatientStatus(models.Model):
     jcv_due = models.DateField("next JCV test due", null=True, blank=True)
 
     # The evaluation rewrites a row only when its content changed (a same-day re-evaluation
-    # of unchanged data touches `computed_at` alone), so the row carries a digest of it.
+    # of unchanged data touches `computed_at` alone), and of a changed row only the JSON
+    # documents that changed, so the row carries a digest of each.
     digest = models.CharField(
-        max_length=64,
+        max_length=128,
         blank=True,
         default="",
         editable=False,
-        help_text="SHA-256 of every column the evaluation writes but computed_at",
+        help_text="64-bit fingerprints of the plain columns and of each JSON document the "
+        "evaluation writes (closed years: their key)",
     )
 
     # Notifications are grouped per patient: claimed with UPDATE ... WHERE so that workers
