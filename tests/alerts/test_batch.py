@@ -20,6 +20,7 @@ from monitoring.status import assess_patient, config, load, status_row
 from patients.actions import mark_entered_in_error
 from patients.models import AuditEvent, Patient
 from tests.alerts.conftest import add
+from tests.conftest import require_postgres
 from tests.factories import make_patient, visit
 
 D = dt.date
@@ -164,3 +165,19 @@ def test_prepared_and_client_bound_writes_store_the_same(today, settings):
     evaluate(ids, as_of=D(2025, 6, 2))
     assert stored() == prepared
     assert prepared[1], "the cohort raises alerts"
+
+
+@pytest.mark.postgres
+def test_status_storage_suits_a_nightly_rewrite(db):
+    """Pages keep room for the next version of a row (updates stay on the page, nothing
+    for autovacuum to chase) and JSON is compressed with lz4 (built into the servers we
+    support: Debian's and the official image)."""
+    require_postgres()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'alerts_patientstatus'")
+        assert "fillfactor=60" in cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT attname, attcompression FROM pg_attribute "
+            "WHERE attrelid = 'alerts_patientstatus'::regclass AND attname = 'neda'"
+        )
+        assert cursor.fetchone() == ("neda", "l")
