@@ -78,6 +78,7 @@ class Command(BaseCommand):
                 ("the first night of a year: every window computed", dt.date(today.year + 1, 1, 1)),
             ]
             for sweep, (what, as_of) in enumerate(sweeps[: options["sweeps"]], start=1):
+                reference = _reference_loop()
                 cpu = sum(w.cpu_seconds() for w in workers)
                 database = _postgres_cpu_seconds()
                 seconds = self._sweep(
@@ -92,7 +93,8 @@ class Command(BaseCommand):
                     f"{patients} patients in {seconds:.1f} s = "
                     f"{patients / seconds:.0f} patients/s; workers used {cpu:.0f} CPU s "
                     f"({cpu / patients * 1e6:.0f} us per patient), PostgreSQL {database:.0f} "
-                    f"CPU s ({database / patients * 1e6:.0f} us per patient)"
+                    f"CPU s ({database / patients * 1e6:.0f} us per patient); reference loop "
+                    f"{reference:.2f} s before"
                 )
             self._latency(options["rate"], options["seconds"])
 
@@ -209,6 +211,15 @@ class _Worker:
         assert self.process is not None
         self.process.terminate()
         self.process.wait(timeout=30)
+
+
+def _reference_loop() -> float:
+    """Seconds of a fixed pure-Python loop, timed while the workers are idle: this machine's
+    speed varies with its host's other tenants (0.40 to 0.80 s seen, on an idle VM), and
+    every figure above varies with it."""
+    started = time.perf_counter()
+    sum(i * i for i in range(10**7))
+    return time.perf_counter() - started
 
 
 def _cpu_seconds(stat: Path) -> float:
