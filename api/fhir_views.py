@@ -12,7 +12,8 @@ from typing import Any
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -65,7 +66,20 @@ ISSUE_CODES = {
 }
 
 
-@extend_schema(exclude=True)
+# FHIR resources are documented by the FHIR R4 specification, not restated here: the schema
+# names the operations, their media types and their answers (errors: an OperationOutcome).
+OUTCOME = OpenApiResponse(OpenApiTypes.OBJECT, description="An OperationOutcome")
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="OperationOutcome: what was refused"),
+    401: OUTCOME,
+    403: OUTCOME,
+    404: OUTCOME,
+    413: OUTCOME,
+    415: OUTCOME,
+    429: OUTCOME,
+}
+
+
 class FhirView(APIView):
     parser_classes = [FhirJsonParser, JSONParser]
     renderer_classes = [FhirJsonRenderer, JSONRenderer]
@@ -85,6 +99,18 @@ class FhirView(APIView):
 class TransactionView(FhirView):
     """POST a transaction Bundle of Patient, Observation, Condition, MedicationStatement."""
 
+    @extend_schema(
+        operation_id="fhir_transaction",
+        tags=["fhir"],
+        request={FHIR_JSON: OpenApiTypes.OBJECT, "application/json": OpenApiTypes.OBJECT},
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="A transaction-response Bundle"),
+            **ERRORS,
+        },
+        description="A FHIR R4 transaction Bundle (Patient, Observation for EDSS, timed walk, "
+        "peg test, SDMT, MRI counts and NfL, Condition for relapses, MedicationStatement for "
+        "therapy courses), written all or nothing; see README, FHIR R4.",
+    )
     def post(self, request: Request) -> Response:
         try:
             data = request.data
@@ -128,6 +154,16 @@ class TransactionView(FhirView):
 class EverythingView(FhirView):
     """GET Patient/{id}/$everything: a searchset Bundle of the patient's record."""
 
+    @extend_schema(
+        operation_id="fhir_patient_everything",
+        tags=["fhir"],
+        parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="A searchset Bundle"),
+            **ERRORS,
+        },
+        description="Every record of one patient of your sites as FHIR R4 resources.",
+    )
     def get(self, request: Request, id: str) -> Response:
         try:
             patient = get_object_or_404(

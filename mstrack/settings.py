@@ -245,6 +245,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # NEDA-3 and NEDA-4 share one set of states: one enum, named once.
     "ENUM_NAME_OVERRIDES": {"NedaStateEnum": "alerts.models.NedaState"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.fhir_operation_paths",
+    ],
 }
 
 # Django's password check, locked for LOGIN_LOCKOUT_PERIOD after this many failures in a row.

@@ -31,7 +31,9 @@ def test_schema_generates_without_warnings(tmp_path):
         "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"),
         stdout=io.StringIO(),
     )
-    assert "/api/v1/visits/bulk/" in (tmp_path / "schema.yaml").read_text()
+    text = (tmp_path / "schema.yaml").read_text()
+    assert "/api/v1/visits/bulk/" in text
+    assert "  /fhir/:" in text and "  /fhir/Patient/{id}/$everything:" in text
 
 
 def test_docs_pages_load_their_scripts_from_this_server(client):
