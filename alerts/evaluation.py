@@ -54,6 +54,8 @@ CLOSED_YEARS = _field("closed_years")
 # others (compressed, out of line) as they are.
 DOCUMENTS = [f for f in CONTENT_FIELDS if isinstance(f, models.JSONField)]
 SCALARS = [f for f in CONTENT_FIELDS[1:] if not isinstance(f, models.JSONField)]
+_DOCUMENT_AT = [CONTENT_FIELDS.index(f) for f in DOCUMENTS]  # positions in a row's content
+_SCALAR_AT = [CONTENT_FIELDS.index(f) for f in SCALARS]
 PIECE = 16  # hex digits of a piece: 64 bits
 # A status written whole (a new one, or one whose stored digest says nothing).
 WRITTEN_FIELDS = [*CONTENT_FIELDS, CLOSED_YEARS, COMPUTED_AT, _field("digest")]
@@ -139,12 +141,13 @@ def _store_statuses(assessments: list[Assessment], stored: dict[int, str]) -> No
     whole: list[list[Any]] = []
     changed: dict[tuple[models.Field, ...], list[list[Any]]] = {}
     unchanged: list[int] = []
-    documents = [CONTENT_FIELDS.index(f) for f in DOCUMENTS]
-    scalars = [CONTENT_FIELDS.index(f) for f in SCALARS]
     for a in assessments:
         row = status_row(a)
         content = [_db_value(f, getattr(row, f.attname), db) for f in CONTENT_FIELDS]
-        pieces = [_piece([content[i] for i in scalars]), *(_piece(content[i]) for i in documents)]
+        pieces = [
+            _piece([content[i] for i in _SCALAR_AT]),
+            *(_piece(content[i]) for i in _DOCUMENT_AT),
+        ]
         digest = "".join(pieces)
         before = stored.get(row.patient_id)
         if before == digest:
@@ -158,13 +161,13 @@ def _store_statuses(assessments: list[Assessment], stored: dict[int, str]) -> No
         old = [before[i : i + PIECE] for i in range(0, len(before), PIECE)]
         written = [
             (f, content[i])
-            for n, (f, i) in enumerate(zip(DOCUMENTS, documents, strict=True), start=1)
+            for n, (f, i) in enumerate(zip(DOCUMENTS, _DOCUMENT_AT, strict=True), start=1)
             if n >= len(old) or old[n] != pieces[n]
         ]
         if not a.closed_years_kept:
             written.append((CLOSED_YEARS, closed))
         fields = (*SCALARS, *(f for f, _ in written), COMPUTED_AT, _field("digest"))
-        values = [*(content[i] for i in scalars), *(v for _, v in written), stamp, digest]
+        values = [*(content[i] for i in _SCALAR_AT), *(v for _, v in written), stamp, digest]
         changed.setdefault(fields, []).append([*values, row.patient_id])
     if unchanged:
         PatientStatus.objects.filter(pk__in=unchanged).update(computed_at=timezone.now())
