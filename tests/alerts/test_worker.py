@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ from django.utils import timezone
 from alerts import tasks
 from alerts.models import Alert, Rule
 from monitoring.models import Visit
+from mstrack.celery import worker_command
 from patients.actions import Actor, save_record
 from tests.conftest import require_postgres, require_redis
 from tests.factories import make_patient
@@ -79,20 +79,7 @@ def worker(url: str, name: str) -> Iterator[Callable[[], str]]:
     }
     log = tempfile.NamedTemporaryFile("w+", prefix=f"celery-{name}-", suffix=".log")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "mstrack",
-            "worker",
-            "--pool=solo",
-            f"--hostname={name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-        ],
+        worker_command(name),
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -22,7 +22,6 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import time
 from contextlib import ExitStack
 from decimal import Decimal
@@ -38,6 +37,7 @@ from django.utils import timezone
 from alerts.models import Alert, PatientStatus, Rule
 from alerts.tasks import batches, queue_batches
 from monitoring.models import NflSample
+from mstrack.celery import worker_command
 from patients.actions import Actor, save_record
 from patients.models import Patient
 
@@ -183,20 +183,7 @@ class _Worker:
 
     def __enter__(self) -> _Worker:
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "mstrack",
-                "worker",
-                "--pool=solo",
-                f"--hostname={self.name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel=WARNING",
-            ],
+            worker_command(self.name, loglevel="WARNING"),
             cwd=ROOT,
             env={**os.environ, "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
         )
