@@ -56,6 +56,17 @@ def test_sweep_covers_every_patient_in_batches(today, site_a, settings):
     assert PatientStatus.objects.filter(patient__in=patients).count() == 5
 
 
+def test_a_sweeps_batches_judge_the_day_it_was_queued(today, site_a):
+    """The date travels with each batch, so a worker that takes one after midnight still
+    judges the day the sweep was queued."""
+    patients = [make_patient(site_a) for _ in range(4)]
+    work = [[p.pk for p in patients[:2]], [p.pk for p in patients[2:]]]
+    tasks.queue_batches(work)
+    assert set(PatientStatus.objects.values_list("as_of", flat=True)) == {today}
+    tasks.queue_batches(work, D(2025, 6, 3))
+    assert set(PatientStatus.objects.values_list("as_of", flat=True)) == {D(2025, 6, 3)}
+
+
 def test_evaluate_command(today, site_a, capsys):
     patients = [make_patient(site_a) for _ in range(3)]
     call_command("evaluate", "--all", "--batch", "2")
