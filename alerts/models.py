@@ -1,116 +1,18 @@
-"""The stored treat-to-target status of each patient, and therapy-failure alerts.
+"""Therapy-failure and monitoring alerts raised over the stored treat-to-target status.
 
-Both are written only by the evaluation (`alerts.evaluation`), from the engine; pages and the
-API read them and never compute.
+Written only by the evaluation (`alerts.evaluation`), from the findings of `alerts.rules`;
+pages and the API read them and never compute.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from patients.models import Patient, SiteScopedQuerySet, TherapyCourse
-
-
-class NedaState(models.TextChoices):
-    MET = "met", "Met"
-    NOT_MET = "not_met", "Not met"
-    UNKNOWN = "unknown", "Unknown"
-
-
-class PatientStatus(models.Model):
-    """One patient's treat-to-target status as of `as_of`, with the definition it used.
-
-    JSON fields hold the engine's results with their explanations and the public ids of the
-    records they rest on; the plain columns beside them are for clinic-wide lists.
-    """
-
-    patient = models.OneToOneField(
-        Patient, primary_key=True, on_delete=models.CASCADE, related_name="status"
-    )
-    as_of = models.DateField(help_text="The clinic's date the status was computed for")
-    computed_at = models.DateTimeField()
-    definition = models.JSONField(help_text="Progression definition: name and every parameter")
-    engine_version = models.CharField(max_length=16)
-
-    therapy_course = models.ForeignKey(
-        TherapyCourse, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    rebaseline_date = models.DateField(null=True, blank=True)
-
-    neda3 = models.CharField(
-        "NEDA-3 (last 12 months)", max_length=8, choices=NedaState.choices, default="unknown"
-    )
-    neda4 = models.CharField(
-        "NEDA-4 (last 12 months)", max_length=8, choices=NedaState.choices, default="unknown"
-    )
-    neda = models.JSONField(
-        default=dict,
-        help_text="NEDA-3/4 per window (calendar years, last 12 months, since re-baseline)",
-    )
-    # The calendar years before `as_of`'s are final once their records are: kept apart, and
-    # written again only when what they depend on changed (see `closed_years_key`).
-    closed_years = models.JSONField(
-        default=list,
-        blank=True,
-        help_text="NEDA-3/4 of each calendar year before the current one, oldest first",
-    )
-    closed_years_key = models.CharField(
-        max_length=64,
-        blank=True,
-        default="",
-        editable=False,
-        help_text="SHA-256 of what the closed years were computed from",
-    )
-    worsening = models.JSONField(
-        default=list,
-        help_text="Every CDW event of the course with RAW/PIRA, newest first; `recent`: within "
-        "the look-back period, where alone they raise alerts",
-    )
-    scores = models.JSONField(
-        null=True, blank=True, help_text="MAGNIMS and modified Rio of the current course"
-    )
-    magnims = models.PositiveSmallIntegerField("MAGNIMS (at least)", null=True, blank=True)
-    rio = models.PositiveSmallIntegerField("modified Rio (at least)", null=True, blank=True)
-    nfl = models.JSONField(null=True, blank=True, help_text="Latest NfL: elevated, rising")
-    brain_volume = models.JSONField(null=True, blank=True)
-
-    mri_due = models.DateField("next MRI due", null=True, blank=True)
-    edss_due = models.DateField("next EDSS due", null=True, blank=True)
-    jcv_due = models.DateField("next JCV test due", null=True, blank=True)
-
-    # The evaluation rewrites a row only when its content changed (a same-day re-evaluation
-    # of unchanged data touches `computed_at` alone), and of a changed row only the JSON
-    # documents that changed, so the row carries a digest of each.
-    digest = models.CharField(
-        max_length=128,
-        blank=True,
-        default="",
-        editable=False,
-        help_text="64-bit fingerprints of the plain columns and of each JSON document the "
-        "evaluation writes (closed years: their key)",
-    )
-
-    # Notifications are grouped per patient: claimed with UPDATE ... WHERE so that workers
-    # never send two emails for one patient within the grouping interval.
-    last_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
-
-    objects = SiteScopedQuerySet.as_manager()
-
-    class Meta:
-        verbose_name_plural = "patient statuses"
-
-    def __str__(self) -> str:
-        return f"status of {self.patient_id} as of {self.as_of}"
-
-    def calendar_years(self) -> list[dict[str, Any]]:
-        """Every calendar year's NEDA window, oldest first."""
-        current: list[dict[str, Any]] = self.neda.get("calendar_years", [])
-        return [*self.closed_years, *current]
+from patients.models import Patient, SiteScopedQuerySet
 
 
 class Rule(models.TextChoices):
@@ -131,6 +33,15 @@ class Severity(models.TextChoices):
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"
     HIGH = "high", "High"
+
+
+# Alerts listed by clinical rank (high first), not alphabetically.
+SEVERITY_ORDER = models.Case(
+    models.When(severity=Severity.HIGH, then=models.Value(0)),
+    models.When(severity=Severity.MEDIUM, then=models.Value(1)),
+    default=models.Value(2),
+    output_field=models.IntegerField(),
+)
 
 
 class AlertState(models.TextChoices):

@@ -22,7 +22,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from alerts.models import Alert, AlertState, PatientStatus, Severity
+from alerts.models import Alert, AlertState, Severity
+from outcomes.models import PatientStatus
 from patients.models import Patient, Role
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,8 @@ from typing import Any
 from alerts.models import Rule, Severity
 from monitoring.clinical.progression import Event
 from monitoring.clinical.records import State
-from monitoring.status import Assessment, CourseRecord, public_id_of
+from outcomes.assessment import Assessment
+from outcomes.records import CourseRecord, public_id_of
 
 
 @dataclass(frozen=True, slots=True)

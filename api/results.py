@@ -21,14 +21,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alerts.actions import acknowledge_alert, resolve_alert
-from alerts.models import Alert, AlertState, PatientStatus, Rule, Severity
-from alerts.views import SEVERITY_ORDER
+from alerts.models import SEVERITY_ORDER, Alert, AlertState, Rule, Severity
 from api.auth import actor_of
+from api.documents import DocumentField
 from api.filters import StrictOrderingFilter
 from api.permissions import INTEGRATION, IsNeurologistOfSite, role_at
 from api.views import UUID_PATTERN
 from monitoring.clinical.definitions import DEFAULT_PRESET, OUTCOMES, PRESETS, definition
-from monitoring.events import computed_events, stored_events
+from outcomes.events import computed_events, stored_events
+from outcomes.models import PatientStatus
 from patients.models import Patient, Role
 
 # Seeing a patient under another progression definition is a clinical choice (issue 5);
@@ -42,15 +43,16 @@ class PatientStatusSerializer(serializers.ModelSerializer):
         slug_field="public_id", read_only=True, help_text="The course the status is judged on"
     )
 
+    # `neda.calendar_years` lists every year: the closed ones are stored apart.
+    neda = DocumentField("NedaDocument", source="documents.neda_all_years")
+    worsening = DocumentField("ProgressionEvent", many=True, source="documents.worsening")
+    scores = DocumentField("ScoresDocument", allow_null=True, source="documents.scores")
+    nfl = DocumentField("NflDocument", allow_null=True, source="documents.nfl")
+    brain_volume = DocumentField("BrainVolumeDocument", source="documents.brain_volume")
+
     class Meta:
         model = PatientStatus
         exclude = ["last_notified_at", "closed_years", "closed_years_key"]
-
-    def to_representation(self, instance: PatientStatus) -> dict[str, Any]:
-        """`neda.calendar_years` lists every year: the closed ones are stored apart."""
-        data: dict[str, Any] = super().to_representation(instance)
-        data["neda"] = {**instance.neda, "calendar_years": instance.calendar_years()}
-        return data
 
 
 class PatientStatusFilter(django_filters.FilterSet):
@@ -87,18 +89,6 @@ class StatusViewSet(viewsets.ReadOnlyModelViewSet):
         return super().retrieve(request, *args, **kwargs)
 
 
-class EventSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(["worsening", "improvement"])
-    cdw_type = serializers.CharField(allow_null=True, help_text="RAW, PIRA or undefined")
-    onset_date = serializers.DateField()
-    onset_value = serializers.FloatField()
-    baseline_date = serializers.DateField()
-    baseline_value = serializers.FloatField()
-    confirmation_date = serializers.DateField()
-    pira_date = serializers.DateField(allow_null=True, help_text="First PIRA confirmation")
-    relapses = serializers.ListField(child=serializers.DateField())
-
-
 class EventsSerializer(serializers.Serializer):
     patient = serializers.UUIDField()
     definition = serializers.CharField()
@@ -107,7 +97,7 @@ class EventsSerializer(serializers.Serializer):
         help_text="True: the confirmed worsening events stored with the status (the whole "
         "course); false: every event computed now under the definition asked for"
     )
-    events = EventSerializer(many=True)
+    events = DocumentField("ProgressionEvent", many=True)
 
 
 class EventsQuery(serializers.Serializer):

@@ -51,8 +51,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "patients",
     "monitoring",
+    "outcomes",
     "alerts",
     "api",
+    "clinic",
 ]
 
 MIDDLEWARE = [
@@ -244,10 +246,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # NEDA-3 and NEDA-4 share one set of states: one enum, named once.
-    "ENUM_NAME_OVERRIDES": {"NedaStateEnum": "alerts.models.NedaState"},
+    "ENUM_NAME_OVERRIDES": {"NedaStateEnum": "outcomes.models.NedaState"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.fhir_operation_paths",
+        "api.documents.document_components",
     ],
 }
 

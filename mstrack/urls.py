@@ -11,8 +11,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("site/", views.switch_site, name="switch-site"),
     path("admin/", admin.site.urls),
-    path("", include("monitoring.urls")),
-    path("", include("alerts.urls")),
+    path("", include("clinic.urls")),
     path("api/", include("api.urls")),
     path("fhir/", include("api.fhir_urls")),
 ]

@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from monitoring.views import patients_for
+from clinic.views import patients_for
 from patients.models import Membership
 
 

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from alerts.evaluation import evaluate
 from monitoring.models import Relapse, Visit
 from patients.models import AuditEvent, Membership, TherapyCourse
 from tests import factories as f
@@ -153,10 +154,11 @@ def test_patient_page_shows_the_course_and_its_events(nurse_client, patient):
         ],
     )
     f.therapy_course(patient).save()
+    evaluate([patient.pk])  # the page reads the stored course and its re-baseline
     response = nurse_client.get(f"/patients/{patient.public_id}/")
     assert response.status_code == 200
     events = response.context["events"]
-    assert [(e.kind, e.cdw_type, e.onset_date) for e in events] == [
+    assert [(e.kind, e.cdw_type, e.onset.date) for e in events] == [
         ("worsening", "PIRA", dt.date(2022, 7, 1))
     ]
     assert b"<svg" in response.content and b"PIRA" in response.content

@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts.evaluation import evaluate
-from alerts.models import Alert, PatientStatus
+from alerts.models import Alert
+from outcomes.models import PatientStatus
 from patients.models import AuditEvent, Therapy, TherapyCourse
 from tests import factories as f
 

@@ -14,9 +14,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from alerts.evaluation import SYSTEM, evaluate
-from alerts.models import Alert, PatientStatus
+from alerts.models import Alert
 from monitoring.models import MriScan, Relapse
-from monitoring.status import assess_patient, config, load, status_row
+from outcomes.assessment import assess_patient, config
+from outcomes.models import PatientStatus
+from outcomes.records import load
+from outcomes.store import status_row
 from patients.actions import mark_entered_in_error
 from patients.models import AuditEvent, Patient
 from tests.alerts.conftest import add
@@ -141,7 +144,7 @@ def test_kept_closed_years_equal_the_recomputed_ones(today):
 def _keeps_closed_years(query: dict[str, str]) -> bool:
     sql = query["sql"]  # an executemany is logged as "N times: ..."
     return (
-        'UPDATE "alerts_patientstatus"' in sql
+        'UPDATE "outcomes_patientstatus"' in sql
         and '"closed_years" =' not in sql
         and ('"closed_years_key" =' in sql)
     )

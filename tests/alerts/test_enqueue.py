@@ -12,9 +12,10 @@ from django.db import OperationalError
 
 from alerts import tasks
 from alerts.evaluation import evaluate
-from alerts.models import Alert, PatientStatus, Rule
+from alerts.models import Alert, Rule
 from monitoring.models import Relapse
 from mstrack.celery import app
+from outcomes.models import PatientStatus
 from tests.alerts.conftest import add, alerts, course
 from tests.conftest import require_redis
 from tests.factories import make_patient, relapse

@@ -151,7 +151,7 @@ def test_failed_email_loses_no_alert_and_fails_no_evaluation(
     from django.core.management import call_command
 
     from alerts import notifications, tasks
-    from alerts.models import PatientStatus
+    from outcomes.models import PatientStatus
 
     other = make_patient(site_b)
     for p in (patient, other):

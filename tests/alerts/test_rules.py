@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from alerts.models import AlertState, PatientStatus, Rule, Severity
+from alerts.models import AlertState, Rule, Severity
 from monitoring.models import JcvTest
+from outcomes.models import PatientStatus
 from patients.actions import mark_entered_in_error
 from tests.alerts.conftest import SYSTEM, add, alerts, course, run
 from tests.factories import mri_scan, nfl_sample, relapse, visit

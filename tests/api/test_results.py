@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.evaluation import evaluate
-from alerts.models import Alert, PatientStatus
+from alerts.models import Alert
+from outcomes.models import PatientStatus
 from patients.models import AuditEvent
 from tests.factories import relapse, visit
 

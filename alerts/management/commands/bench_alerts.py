@@ -34,10 +34,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
 
-from alerts.models import Alert, PatientStatus, Rule
+from alerts.models import Alert, Rule
 from alerts.tasks import batches, queue_batches
 from monitoring.models import NflSample
 from mstrack.celery import worker_command
+from outcomes.models import PatientStatus
 from patients.actions import Actor, save_record
 from patients.models import Patient
 

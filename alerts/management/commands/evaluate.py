@@ -17,9 +17,9 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from alerts.evaluation import evaluate
-from alerts.models import PatientStatus
 from alerts.notifications import notify
 from alerts.tasks import batches, queue_batches
+from outcomes.models import PatientStatus
 from patients.models import Patient
 
 

@@ -15,15 +15,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from alerts.actions import deciding_sites, mark_decidable
-from alerts.models import PatientStatus
-from monitoring import forms, plots
+from clinic import forms, plots
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
 from monitoring.clinical.explain import explain_definition
 from monitoring.clinical.nfl import simren_limit
-from monitoring.clinical.rebaseline import add_months
-from monitoring.events import EventRow, computed_events, stored_events
 from monitoring.models import MriScan, NflSample, Relapse, Visit
+from outcomes.documents import NedaWindowDocument, ProgressionEvent, StatusDocuments
+from outcomes.events import computed_events, stored_events
+from outcomes.models import PatientStatus
 from patients.actions import Actor, record_read, save_record
 from patients.models import Patient, TherapyCourse
 
@@ -98,6 +98,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     nfl = list(patient.nfl_samples.order_by("date"))
     courses = list(patient.therapy_courses.select_related("therapy").order_by("start"))
     status = PatientStatus.objects.filter(patient=patient).first()
+    documents = StatusDocuments.of(status) if status else None
     alerts = list(
         patient.alerts.select_related("acknowledged_by", "resolved_by").order_by(
             "state", "-raised_at"
@@ -127,14 +128,9 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "visits": visits,
         "courses": courses,
         "status": status,
-        "status_windows": [
-            w
-            for w in (status.neda.get("rolling_12_months"), status.neda.get("since_rebaseline"))
-            if w
-        ]
-        + status.calendar_years()[-3:][::-1]
-        if status
-        else [],
+        "status_windows": _windows(documents) if documents else [],
+        "documents": documents,
+        "status_changes": list(patient.status_changes.all()[:20]),
         "recomputing": changed is not None and (status is None or status.computed_at < changed),
         "alerts": alerts,
         "events": events,
@@ -143,9 +139,27 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "chosen": chosen,
         "decides": decides,
         "definition_text": explain_definition(definition(chosen)),
-        "plots": _plots(patient, visits, relapses, scans, nfl, courses, events, today),
+        "plots": _plots(
+            patient,
+            visits,
+            relapses,
+            scans,
+            nfl,
+            courses,
+            events,
+            status.rebaseline_date if status else None,
+            today,
+        ),
     }
     return render(request, "clinic/patient_detail.html", context)
+
+
+def _windows(documents: StatusDocuments) -> list[NedaWindowDocument]:
+    """The windows a clinician reads first: the last 12 months, since re-baseline, then the
+    three latest calendar years, newest first."""
+    neda = documents.neda
+    leading = [w for w in (neda.rolling_12_months, neda.since_rebaseline) if w is not None]
+    return leading + documents.calendar_years[-3:][::-1]
 
 
 def _plots(
@@ -155,7 +169,8 @@ def _plots(
     scans: list[MriScan],
     nfl: list[NflSample],
     courses: list[TherapyCourse],
-    events: list[EventRow],
+    events: list[ProgressionEvent],
+    rebaseline: dt.date | None,
     today: dt.date,
 ) -> dict[str, str]:
     dates = [v.date for v in visits] + [s.date for s in scans] + [n.date for n in nfl]
@@ -163,9 +178,7 @@ def _plots(
     start = dt.date(start.year, 1, 1)
     bands = [plots.Band(c.start, c.end or today, str(c.therapy)) for c in courses]
     markers = [plots.Marker(r.onset, "relapse", "relapse") for r in relapses]
-    current = next((c for c in reversed(courses) if c.end is None), None)
-    if current is not None:
-        rebaseline = add_months(current.start, current.therapy.rebaseline_months)
+    if rebaseline is not None:
         markers.append(plots.Marker(rebaseline, "re-baseline", "rebaseline"))
     limit = simren_limit(patient.age_on(today))
     return {
@@ -173,9 +186,9 @@ def _plots(
             [(v.date, float(v.edss)) for v in visits],
             changes=[
                 plots.Change(
-                    (e.baseline_date, e.baseline_value),
-                    (e.onset_date, e.onset_value),
-                    e.confirmation_date,
+                    (e.baseline.date, e.baseline.value or 0.0),
+                    (e.onset.date, e.onset.value or 0.0),
+                    e.confirmation.date,
                     e.cdw_type or "CDI",
                     (e.cdw_type or "improvement").lower(),
                 )

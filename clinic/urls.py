@@ -1,6 +1,6 @@
 from django.urls import path
 
-from monitoring import views
+from clinic import views, worklists
 
 urlpatterns = [
     path("patients/", views.patient_list, name="patient-search"),
@@ -11,4 +11,8 @@ urlpatterns = [
         views.therapy_stop,
         name="therapy-stop",
     ),
+    path("dashboard/", worklists.dashboard, name="dashboard"),
+    path("alerts/", worklists.inbox, name="inbox"),
+    path("alerts/<uuid:public_id>/acknowledge/", worklists.acknowledge, name="alert-acknowledge"),
+    path("alerts/<uuid:public_id>/resolve/", worklists.resolve, name="alert-resolve"),
 ]

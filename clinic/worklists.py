@@ -16,18 +16,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from alerts.actions import acknowledge_alert, mark_decidable, resolve_alert
-from alerts.models import Alert, AlertState, NedaState, Rule, Severity
-from monitoring.views import patients_for
+from alerts.models import SEVERITY_ORDER, Alert, AlertState, Rule, Severity
+from clinic.views import patients_for
+from outcomes.models import NedaState
 from patients.actions import Actor
 from patients.models import Therapy
-
-SEVERITY_ORDER = Case(
-    When(severity=Severity.HIGH, then=Value(0)),
-    When(severity=Severity.MEDIUM, then=Value(1)),
-    default=Value(2),
-    output_field=IntegerField(),
-)
-
 
 OPEN = ~Q(alerts__state=AlertState.RESOLVED)
 
