@@ -16,11 +16,8 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertState
 from patients.actions import Actor, snapshot
-from patients.models import AuditAction, AuditEvent, Membership, Role
-
-# Nurses enter data; taking charge of an alert (acknowledging) and deciding it is dealt with
-# (resolving) are clinical decisions (issue 5: neurologists acknowledge and resolve).
-DECIDING_ROLES = (Role.NEUROLOGIST, Role.ADMIN)
+from patients.models import AuditAction, AuditEvent
+from patients.policy import Action, can, sites_where
 
 
 def audit_event(
@@ -49,30 +46,12 @@ def _locked(alert: Alert, actor: Actor) -> Alert:
     return current
 
 
-def deciding_sites(user: Any) -> set[int] | None:
-    """The sites where the user makes clinical decisions (acknowledge and resolve alerts,
-    choose a progression definition); None for a superuser, who decides everywhere."""
-    if user.is_superuser:
-        return None
-    return set(
-        Membership.objects.filter(user=user, role__in=DECIDING_ROLES).values_list(
-            "site_id", flat=True
-        )
-    )
-
-
 def mark_decidable(user: Any, alerts: Iterable[Alert]) -> None:
     """Set `decidable` on each alert so that pages offer acknowledge and resolve only to
     those who may (the actions check again)."""
-    sites = deciding_sites(user)
+    sites = sites_where(user, Action.DECIDE)
     for alert in alerts:
         alert.decidable = sites is None or alert.patient.site_id in sites
-
-
-def can_decide(user: Any, alert: Alert) -> bool:
-    """May acknowledge and resolve: a neurologist or admin of the patient's site."""
-    sites = deciding_sites(user)
-    return sites is None or alert.patient.site_id in sites
 
 
 @transaction.atomic
@@ -80,7 +59,7 @@ def acknowledge_alert(alert: Alert, *, actor: Actor) -> Alert:
     """A neurologist (or site admin) has seen the alert and is on it. Acknowledging twice
     keeps the first."""
     alert = _locked(alert, actor)
-    if not can_decide(actor.user, alert):
+    if not can(actor.user, Action.DECIDE, alert):
         raise PermissionDenied("only a neurologist or site admin may acknowledge an alert")
     if alert.state != AlertState.OPEN:
         return alert
@@ -102,7 +81,7 @@ def resolve_alert(alert: Alert, *, actor: Actor, note: str) -> Alert:
     if not note:
         raise ValidationError({"resolution_note": "say how the alert was dealt with"})
     alert = _locked(alert, actor)
-    if not can_decide(actor.user, alert):
+    if not can(actor.user, Action.DECIDE, alert):
         raise PermissionDenied("only a neurologist or site admin may resolve an alert")
     if alert.state == AlertState.RESOLVED:
         return alert

@@ -1,5 +1,5 @@
-"""Roles. Which rows a caller sees is decided once, by `visible_to`; these checks only add
-what a role may do with rows it can already see."""
+"""The API's face of the one authorization policy (`patients.policy`). Which rows a caller
+sees is decided by `visible_to`; these checks add what the caller may do with them."""
 
 from __future__ import annotations
 
@@ -8,50 +8,24 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from alerts.actions import DECIDING_ROLES
-from api.auth import IntegrationUser
-from patients.models import Membership, Role
-
-INTEGRATION = "integration"
+from patients.policy import Action, can
 
 
-def role_at(user: Any, site_id: int) -> str | None:
-    """The caller's role at one site: a membership role, `integration` or None."""
-    if isinstance(user, IntegrationUser):
-        return INTEGRATION if user.integration_site_id == site_id else None
-    if not getattr(user, "is_authenticated", False):
-        return None
-    if user.is_superuser:
-        return Role.ADMIN
-    return (
-        Membership.objects.filter(user=user, site_id=site_id).values_list("role", flat=True).first()
-    )
+class Allowed(BasePermission):
+    """The caller may do `action` on the object (a patient or one of its records)."""
 
-
-def has_role_anywhere(user: Any, roles: set[str]) -> bool:
-    if isinstance(user, IntegrationUser):
-        return INTEGRATION in roles
-    if user.is_superuser:
-        return True
-    return Membership.objects.filter(user=user, role__in=roles).exists()
-
-
-# Clinical judgement (taking charge of or closing an alert): the rule `alerts.actions`
-# enforces too, so the API answers 403 before the action would refuse.
-CLINICAL_DECISION_ROLES = set(DECIDING_ROLES)
-
-
-class IsNeurologistOfSite(BasePermission):
-    """Acknowledging or resolving an alert is a neurologist's (or site admin's) decision."""
-
-    message = "only a neurologist of the patient's site may do this"
+    def __init__(self, action: Action) -> None:
+        self.action = action
+        self.message = f"you may not {_WORDS[action]} at this patient's site"
 
     def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
-        return role_at(request.user, obj.patient.site_id) in CLINICAL_DECISION_ROLES
+        return can(request.user, self.action, obj)
 
 
-class IsSiteAdmin(BasePermission):
-    message = "only a site administrator may browse the audit trail"
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return has_role_anywhere(request.user, {Role.ADMIN})
+_WORDS = {
+    Action.VIEW: "see this",
+    Action.ENTER: "enter or correct records",
+    Action.DECIDE: "acknowledge or resolve alerts (a neurologist's decision)",
+    Action.CHOOSE_DEFINITION: "choose a progression definition",
+    Action.ADMINISTER: "administer the site",
+}

@@ -25,16 +25,13 @@ from alerts.models import SEVERITY_ORDER, Alert, AlertState, Rule, Severity
 from api.auth import actor_of
 from api.documents import DocumentField
 from api.filters import StrictOrderingFilter
-from api.permissions import INTEGRATION, IsNeurologistOfSite, role_at
+from api.permissions import Allowed
 from api.views import UUID_PATTERN
 from monitoring.clinical.definitions import DEFAULT_PRESET, OUTCOMES, PRESETS, definition
 from outcomes.events import computed_events, stored_events
 from outcomes.models import PatientStatus
-from patients.models import Patient, Role
-
-# Seeing a patient under another progression definition is a clinical choice (issue 5);
-# integrations may ask on behalf of their site's clinicians.
-DEFINITION_ROLES = {Role.NEUROLOGIST, Role.ADMIN, INTEGRATION}
+from patients.models import Patient
+from patients.policy import Action, can
 
 
 class PatientStatusSerializer(serializers.ModelSerializer):
@@ -149,8 +146,8 @@ class ProgressionEventsViewSet(viewsets.ViewSet):
         if from_status:
             events = stored_events(status)
         else:
-            if (name, outcome) != (DEFAULT_PRESET, "edss") and (
-                role_at(request.user, patient.site_id) not in DEFINITION_ROLES
+            if (name, outcome) != (DEFAULT_PRESET, "edss") and not can(
+                request.user, Action.CHOOSE_DEFINITION, patient
             ):
                 raise PermissionDenied("only a neurologist may choose a progression definition")
             events = computed_events(
@@ -243,7 +240,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_permissions(self) -> list[Any]:
         permissions = super().get_permissions()
         if self.action in ("acknowledge", "resolve"):
-            permissions.append(IsNeurologistOfSite())
+            permissions.append(Allowed(Action.DECIDE))
         return permissions
 
     @extend_schema(request=None, responses={200: AlertSerializer})

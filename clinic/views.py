@@ -6,15 +6,15 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.forms import ModelForm
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from alerts.actions import deciding_sites, mark_decidable
+from alerts.actions import mark_decidable
 from clinic import forms, plots
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
@@ -26,6 +26,7 @@ from outcomes.events import computed_events, stored_events
 from outcomes.models import PatientStatus
 from patients.actions import Actor, record_read, save_record
 from patients.models import Patient, TherapyCourse
+from patients.policy import Action, can
 
 ENTRY_FORMS: dict[str, tuple[type[ModelForm], str]] = {
     "visit": (forms.VisitForm, "New visit"),
@@ -105,15 +106,18 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         )
     )
     mark_decidable(request.user, alerts)
-    sites = deciding_sites(request.user)
-    decides = sites is None or patient.site_id in sites
+    decides = can(request.user, Action.CHOOSE_DEFINITION, patient)
     today = timezone.localdate()
     stored = status.definition.get("name") if status else None
-    # Choosing another definition is a neurologist's decision; others see the stored one.
-    asked = request.GET.get("definition") if decides else None
+    asked = request.GET.get("definition")
+    if asked and asked not in PRESETS:
+        return HttpResponseBadRequest(
+            f"Unknown definition {asked!r}; known: {', '.join(PRESETS)}".encode()
+        )
+    # Choosing another definition is a neurologist's decision, refused as the API refuses it.
+    if asked and asked not in (stored, DEFAULT_PRESET) and not decides:
+        raise PermissionDenied("only a neurologist may choose a progression definition")
     chosen = asked or stored or DEFAULT_PRESET
-    if chosen not in PRESETS:
-        chosen = DEFAULT_PRESET
     # Reads show the stored status; only another definition, asked for, is computed here.
     if status is not None and chosen == stored:
         events = stored_events(status)

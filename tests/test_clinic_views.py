@@ -181,8 +181,11 @@ def test_definition_switch_is_the_neurologists(client, nurse_a, neurologist_a, p
     assert [e.cdw_type for e in strict.context["events"]] == ["undefined"]
     assert strict.context["definition_text"] != default_text
     assert b"neither RAW nor PIRA" in strict.content
+    assert client.get(url, {"definition": "pira"}).status_code == 400
     client.force_login(nurse_a)
-    as_nurse = client.get(url, {"definition": "muller2023-strict"})
+    # Refused as the API refuses it (403), not silently shown under the stored definition.
+    assert client.get(url, {"definition": "muller2023-strict"}).status_code == 403
+    as_nurse = client.get(url, {"definition": "muller2023"})
     assert as_nurse.context["chosen"] == "muller2023"
     assert [e.cdw_type for e in as_nurse.context["events"]] == ["PIRA"]
     assert b'id="definition"' not in as_nurse.content
