@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.actions import audit_event
-from alerts.models import Alert, AlertState, Severity
+from alerts.models import Alert, AlertState, Rule, Severity
 from alerts.rules import CLEARED, STATE_RULES, Finding, findings
 from mstrack.db import insert_new
 from outcomes.assessment import Assessment, assess_patient, config
@@ -165,4 +165,4 @@ def _cleared_reason(alert: Alert, current: list[Finding], a: Assessment) -> str:
         if a.course is None:
             return "Therapy changed: no therapy course is running now."
         return f"Therapy changed: {a.course.therapy} since {a.course.start.isoformat()}."
-    return f"Condition cleared. {CLEARED[alert.rule]}"
+    return f"Condition cleared. {CLEARED[Rule(alert.rule)]}"

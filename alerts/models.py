@@ -83,6 +83,9 @@ class Alert(models.Model):
 
     objects = SiteScopedQuerySet.as_manager()
 
+    # Set by `alerts.actions.mark_decidable` for pages: may the viewer acknowledge it?
+    decidable: bool = False
+
     class Meta:
         ordering = ["-raised_at", "-id"]
         constraints = [

@@ -37,14 +37,14 @@ TRANSIENT = (
     redis.ConnectionError,
     redis.TimeoutError,
 )
-RETRY = {
-    "autoretry_for": TRANSIENT,
-    "retry_backoff": 2,
-    "retry_backoff_max": 120,
-    "retry_jitter": True,
-    "max_retries": 8,
-    "acks_late": True,
-}
+retrying_task = shared_task(
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=8,
+    acks_late=True,
+)
 # Redis priorities: 0 is served first. A write's evaluation overtakes the nightly sweep.
 SWEEP_PRIORITY = 9
 PENDING_KEY = "mstrack:alerts:pending:{}"
@@ -89,7 +89,7 @@ def on_patient_data_changed(sender: Any, *, patient_id: int, **kwargs: Any) -> N
     enqueue(patient_id)
 
 
-@shared_task(**RETRY)
+@retrying_task
 def evaluate_patient(patient_id: int) -> int:
     """Evaluate one patient; returns the number of alerts raised."""
     # Before reading: a change committed from now on must enqueue a new task.
@@ -99,7 +99,7 @@ def evaluate_patient(patient_id: int) -> int:
     return len(outcome.raised)
 
 
-@shared_task(**RETRY)
+@retrying_task
 def evaluate_batch(patient_ids: list[int], as_of: str | None = None) -> int:
     """Evaluate a batch of the sweep on `as_of` (ISO date; default today); returns the
     number of alerts raised. Its emails go out with `send_notifications` (every 5 minutes)
@@ -121,7 +121,7 @@ def queue_batches(work: list[list[int]], as_of: dt.date | None = None) -> None:
         evaluate_batch.apply_async((batch, day), priority=SWEEP_PRIORITY)
 
 
-@shared_task(**RETRY)
+@retrying_task
 def sweep(batch_size: int | None = None) -> int:
     """Queue every patient in batches for the workers (nightly: heals lost enqueues, runs
     the time-based rules). Returns the number of batches queued."""
@@ -130,7 +130,7 @@ def sweep(batch_size: int | None = None) -> int:
     return len(queued)
 
 
-@shared_task(**RETRY)
+@retrying_task
 def send_notifications() -> int:
     """Send grouped emails whose quiet interval has passed."""
     return notify()

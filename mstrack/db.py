@@ -33,10 +33,12 @@ class Tomorrow(models.Func):
     output_field = models.DateField()
     template = "(CURRENT_DATE + 1)"
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sqlite(
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> tuple[str, tuple[Any, ...]]:
         # SQLite refuses the clock inside a CHECK; its triggers (birth_trigger_sql) check
         # record dates against the clock instead.
-        return "'9999-12-31'", []
+        return "'9999-12-31'", ()
 
 
 POSTGRES_BIRTH_FUNCTION = """
@@ -93,7 +95,7 @@ def _copy(model: type[models.Model], fields: list[models.Field], rows: Iterable[
     from django.db import connection
 
     json_fields = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    columns = ", ".join(connection.ops.quote_name(column(field)) for field in fields)
     table = connection.ops.quote_name(model._meta.db_table)
     with (
         connection.cursor() as cursor,
@@ -164,13 +166,20 @@ def insert_instances(instances: Sequence[models.Model]) -> None:
         return
     _copy(model, fields, ([getattr(i, f.attname) for f in fields] for i in instances))
     if any(field.name == "public_id" for field in fields):
-        by_public_id = {instance.public_id: instance for instance in instances}
+        by_public_id = {getattr(instance, "public_id"): instance for instance in instances}  # noqa: B009
         stored = model._base_manager.filter(public_id__in=list(by_public_id))
         for pk, public_id in stored.values_list("pk", "public_id"):
             by_public_id[public_id].pk = pk
     for instance in instances:
         instance._state.adding = False
         instance._state.db = connection.alias
+
+
+def column(f: models.Field[Any, Any]) -> str:
+    """A concrete field's column name (typed: the stubs allow None for any field)."""
+    name = f.column
+    assert name is not None, f
+    return name
 
 
 def fetch_rows(rows: QuerySet[Any, tuple[Any, ...]]) -> Iterable[tuple[Any, ...]]:
@@ -208,7 +217,8 @@ def execute_many(sql: str, rows: list[list[Any]]) -> None:
     threshold = driver.prepare_threshold
     driver.prepare_threshold = 0  # prepare at the first execution
     try:
-        server_bound = psycopg.Cursor(driver)
+        # Django's stubs name its own wrapper; any DB-API cursor is wrapped alike.
+        server_bound: Any = psycopg.Cursor(driver)
         cursor = (
             db.make_debug_cursor(server_bound)
             if db.queries_logged
@@ -232,7 +242,7 @@ def insert_new(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) 
     db = connections[DEFAULT_DB_ALIAS]
     quote = db.ops.quote_name
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(column(f)) for f in fields)}) "
         f"VALUES ({', '.join(map(placeholder, fields))})"
         + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
     )

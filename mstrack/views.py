@@ -10,6 +10,7 @@ from patients.models import Membership
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    assert request.user.is_authenticated  # login_required
     memberships = Membership.objects.filter(user=request.user).select_related("site")
     return render(
         request,
@@ -23,6 +24,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def switch_site(request: HttpRequest) -> HttpResponse:
     """Narrow every page to one of the user's sites (empty: all of them)."""
     code = request.POST.get("site", "")
+    assert request.user.is_authenticated  # login_required
     if code and not Membership.objects.filter(user=request.user, site__code=code).exists():
         code = ""
     request.session["site"] = code

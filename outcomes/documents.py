@@ -21,40 +21,39 @@ from monitoring.clinical.atrophy import BrainVolumeChange
 from monitoring.clinical.neda import NedaWindow
 from monitoring.clinical.nfl import NflStatus
 from monitoring.clinical.progression import Event
+from monitoring.clinical.records import State
 from monitoring.clinical.scores import FirstYearScores
 from outcomes.assessment import Assessment
 from outcomes.records import public_id_of
-
-State = Literal["met", "not_met", "unknown"]
 
 
 class Document(msgspec.Struct, frozen=True, kw_only=True):
     """A stored document: frozen, keyed by name, every field present in JSON."""
 
 
-class RelapseComponent(Document):
+class RelapseComponent(Document, frozen=True, kw_only=True):
     state: State
     relapses: list[str]
 
 
-class DisabilityComponent(Document):
+class DisabilityComponent(Document, frozen=True, kw_only=True):
     state: State
     worsening_onsets: list[str]  # visits where a confirmed worsening began
 
 
-class MriComponent(Document):
+class MriComponent(Document, frozen=True, kw_only=True):
     state: State
     scans: list[str]
 
 
-class AtrophyComponent(Document):
+class AtrophyComponent(Document, frozen=True, kw_only=True):
     state: State
     pbvc_per_year: float | None
     within_noise: bool | None
     scans: list[str]
 
 
-class NedaWindowDocument(Document):
+class NedaWindowDocument(Document, frozen=True, kw_only=True):
     """NEDA-3/NEDA-4 over one window (a calendar year, the last 12 months, since
     re-baseline), each component with the records it rests on."""
 
@@ -73,14 +72,14 @@ class NedaWindowDocument(Document):
     explanation: str
 
 
-class NedaDocument(Document):
+class NedaDocument(Document, frozen=True, kw_only=True):
     rolling_12_months: NedaWindowDocument
     since_rebaseline: NedaWindowDocument | None
     # The current calendar year; the closed ones are stored apart (`closed_years`).
     calendar_years: list[NedaWindowDocument]
 
 
-class EventVisit(Document):
+class EventVisit(Document, frozen=True, kw_only=True):
     """A visit an event rests on; `value` on its outcome measure (EDSS unless chosen)."""
 
     date: dt.date
@@ -88,7 +87,7 @@ class EventVisit(Document):
     value: float | None = None
 
 
-class ProgressionEvent(Document, kw_only=True):
+class ProgressionEvent(Document, frozen=True, kw_only=True):
     """A confirmed disability worsening (CDW) or improvement, classified RAW/PIRA.
 
     The one shape of an event outside the engine: stored with the status, computed under
@@ -106,12 +105,12 @@ class ProgressionEvent(Document, kw_only=True):
     sustained_days: int
 
 
-class ScorePoints(Document):
+class ScorePoints(Document, frozen=True, kw_only=True):
     points: int | None  # None while the first year is not complete
     at_least: int
 
 
-class ScoresDocument(Document):
+class ScoresDocument(Document, frozen=True, kw_only=True):
     """MAGNIMS and modified Rio over the first year of the current course."""
 
     start: dt.date
@@ -127,7 +126,7 @@ class ScoresDocument(Document):
     explanation: str
 
 
-class NflDocument(Document):
+class NflDocument(Document, frozen=True, kw_only=True):
     sample: str
     date: dt.date
     value: float
@@ -140,7 +139,7 @@ class NflDocument(Document):
     explanation: str
 
 
-class BrainVolumeDocument(Document):
+class BrainVolumeDocument(Document, frozen=True, kw_only=True):
     pbvc_per_year: float | None
     total_pbvc: float | None
     years: float | None
@@ -150,7 +149,7 @@ class BrainVolumeDocument(Document):
     explanation: str
 
 
-class StatusDocuments(Document):
+class StatusDocuments(Document, frozen=True, kw_only=True):
     """Every JSON document of a `PatientStatus`, typed."""
 
     neda: NedaDocument

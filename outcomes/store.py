@@ -22,7 +22,7 @@ import orjson
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
 
-from mstrack.db import db_value, execute_many, insert_new, placeholder
+from mstrack.db import column, db_value, execute_many, insert_new, placeholder
 from outcomes import documents as docs
 from outcomes.assessment import Assessment
 from outcomes.models import ChangeKind, PatientStatus, StatusChange
@@ -31,23 +31,31 @@ from outcomes.models import ChangeKind, PatientStatus, StatusChange
 # `computed_at`, `digest` and `closed_years` (which `closed_years_key` stands for);
 # `last_notified_at` belongs to the notifications. The primary key comes first: the
 # statements below rely on it.
-CONTENT_FIELDS = [
-    PatientStatus._meta.pk,
-    *[
+CONTENT_FIELDS: list[models.Field[Any, Any]] = sorted(
+    (
         f
         for f in PatientStatus._meta.concrete_fields
-        if not f.primary_key
-        and f.name not in ("computed_at", "digest", "closed_years", "last_notified_at")
-    ],
-]
-_field = PatientStatus._meta.get_field
+        if f.name not in ("computed_at", "digest", "closed_years", "last_notified_at")
+    ),
+    key=lambda f: not f.primary_key,
+)
+
+
+def _field(name: str) -> models.Field[Any, Any]:
+    field = PatientStatus._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
 COMPUTED_AT = _field("computed_at")
 CLOSED_YEARS = _field("closed_years")
 DIGEST = _field("digest")
 # One digest piece per JSON document and one for the other columns, so that a changed
 # status rewrites only the documents that changed: PostgreSQL then keeps the others
 # (compressed, out of line) as they are.
-DOCUMENTS = [f for f in CONTENT_FIELDS if isinstance(f, models.JSONField)]
+DOCUMENTS: list[models.Field[Any, Any]] = [
+    f for f in CONTENT_FIELDS if isinstance(f, models.JSONField)
+]
 SCALARS = [f for f in CONTENT_FIELDS[1:] if not isinstance(f, models.JSONField)]
 _DOCUMENT_AT = [CONTENT_FIELDS.index(f) for f in DOCUMENTS]  # positions in a row's content
 _SCALAR_AT = [CONTENT_FIELDS.index(f) for f in SCALARS]
@@ -87,7 +95,7 @@ def store(assessments: Sequence[Assessment], before: dict[int, Stored]) -> list[
     db = connections[DEFAULT_DB_ALIAS]
     now = timezone.now()
     whole: list[list[Any]] = []
-    changed: dict[tuple[models.Field, ...], list[list[Any]]] = {}
+    changed: dict[tuple[models.Field[Any, Any], ...], list[list[Any]]] = {}
     unchanged: list[int] = []
     flips: list[StatusChange] = []
     events_changed: dict[int, Assessment] = {}
@@ -114,7 +122,7 @@ def store(assessments: Sequence[Assessment], before: dict[int, Stored]) -> list[
             whole.append([*content, closed, stamp, digest])
         else:
             old_pieces = [old.digest[i : i + PIECE] for i in range(0, len(old.digest), PIECE)]
-            written = [
+            written: list[tuple[models.Field[Any, Any], Any]] = [
                 (f, content[i])
                 for n, (f, i) in enumerate(zip(DOCUMENTS, _DOCUMENT_AT, strict=True), start=1)
                 if n >= len(old_pieces) or old_pieces[n] != pieces[n]
@@ -138,7 +146,7 @@ def store(assessments: Sequence[Assessment], before: dict[int, Stored]) -> list[
     quote = db.ops.quote_name
     table = quote(PatientStatus._meta.db_table)
     if whole:
-        columns = [f.column for f in WRITTEN_FIELDS]
+        columns = [column(f) for f in WRITTEN_FIELDS]
         execute_many(
             f"INSERT INTO {table} ({', '.join(map(quote, columns))}) "
             f"VALUES ({', '.join(map(placeholder, WRITTEN_FIELDS))}) "
@@ -149,7 +157,7 @@ def store(assessments: Sequence[Assessment], before: dict[int, Stored]) -> list[
     for fields, rows in changed.items():
         execute_many(
             f"UPDATE {table} SET "
-            + ", ".join(f"{quote(f.column)} = {placeholder(f)}" for f in fields)
+            + ", ".join(f"{quote(column(f))} = {placeholder(f)}" for f in fields)
             + f" WHERE {quote('patient_id')} = %s",
             rows,
         )

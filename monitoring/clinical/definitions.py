@@ -193,9 +193,9 @@ class Definition:
         ri = values.pop("relapse_independence", None)
         if isinstance(ri, dict):
             values["relapse_independence"] = RelapseIndependence(
-                reference=tuple(ri["reference"]),  # type: ignore[arg-type]
-                onset=tuple(ri["onset"]),  # type: ignore[arg-type]
-                confirmation=tuple(ri["confirmation"]),  # type: ignore[arg-type]
+                reference=tuple(ri["reference"]),
+                onset=tuple(ri["onset"]),
+                confirmation=tuple(ri["confirmation"]),
                 reference_visit=ri.get("reference_visit", "baseline"),
             )
         return cls(**_normalised(values))  # type: ignore[arg-type]
@@ -228,6 +228,8 @@ def _normalised(values: dict[str, object]) -> dict[str, object]:
         out["confirm_days"] = tuple(sorted({int(d) for d in out["confirm_days"]}))  # type: ignore[attr-defined]
     for key in _PAIRS:
         if key in out:
-            a, b = out[key]  # type: ignore[misc]
+            pair = out[key]
+            assert isinstance(pair, (tuple, list)), (key, pair)
+            a, b = pair
             out[key] = (float(a), float(b))
     return out
