@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinic import views, worklists
+from clinic import site_admin, views, worklists
 
 urlpatterns = [
     path("patients/", views.patient_list, name="patient-search"),
@@ -15,4 +15,10 @@ urlpatterns = [
     path("alerts/", worklists.inbox, name="inbox"),
     path("alerts/<uuid:public_id>/acknowledge/", worklists.acknowledge, name="alert-acknowledge"),
     path("alerts/<uuid:public_id>/resolve/", worklists.resolve, name="alert-resolve"),
+    path("site-admin/members/", site_admin.members, name="site-members"),
+    path(
+        "site-admin/members/<int:membership_id>/remove/",
+        site_admin.revoke,
+        name="site-member-revoke",
+    ),
 ]

@@ -440,6 +440,7 @@ class AuditAction(models.TextChoices):
     UPDATE = "update", "Updated"
     ENTERED_IN_ERROR = "entered_in_error", "Marked entered in error"
     READ = "read", "Read"
+    DELETE = "delete", "Deleted"  # memberships only: clinical records are never deleted
 
 
 class AuditEvent(models.Model):
