@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from alerts.actions import acknowledge_alert, resolve_alert
 from alerts.models import SEVERITY_ORDER, Alert, AlertState, Rule, Severity
+from api.audit import AuditedReads
 from api.auth import actor_of
 from api.documents import DocumentField
 from api.filters import StrictOrderingFilter
@@ -32,6 +33,7 @@ from outcomes.events import computed_events, stored_events
 from outcomes.models import PatientStatus
 from patients.models import Patient
 from patients.policy import Action, can
+from patients.reads import record_reads
 
 
 class PatientStatusSerializer(serializers.ModelSerializer):
@@ -60,7 +62,7 @@ class PatientStatusFilter(django_filters.FilterSet):
         fields = ["patient", "neda3", "neda4"]
 
 
-class StatusViewSet(viewsets.ReadOnlyModelViewSet):
+class StatusViewSet(AuditedReads, viewsets.ReadOnlyModelViewSet):
     """The stored treat-to-target status of the caller's sites' patients (computed by the
     evaluation after each change; read here, never computed). Looked up by patient UUID."""
 
@@ -135,6 +137,7 @@ class ProgressionEventsViewSet(viewsets.ViewSet):
         patient = get_object_or_404(
             Patient.objects.visible_to(request.user), public_id=wanted["patient"]
         )
+        record_reads([patient], actor=actor_of(request), what=request.path, query=wanted)
         status = PatientStatus.objects.filter(patient=patient).first()
         stored = status.definition if status else {}
         name = wanted.get("definition") or stored.get("name") or DEFAULT_PRESET
@@ -218,7 +221,9 @@ class ResolutionSerializer(serializers.Serializer):
     resolution_note = serializers.CharField(help_text="How the alert was dealt with")
 
 
-class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(
+    AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Alerts of the caller's sites' patients, most severe and newest first. Neurologists
     and site admins acknowledge and resolve them."""
 

@@ -20,6 +20,7 @@ from patients.models import (
     Therapy,
     TherapyCourse,
 )
+from patients.reads import record_reads
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -38,6 +39,19 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Opening a record shows patient data: audited like any other read."""
+        obj = self.get_object(request, object_id)
+        if obj is not None and request.method == "GET":
+            record_reads([obj], actor=Actor.of(request.user), what=request.path)
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.action(description="Mark entered in error (kept, but left out of every computation)")
