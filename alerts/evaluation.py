@@ -25,7 +25,7 @@ from outcomes.assessment import Assessment, assess_patient, config
 from outcomes.records import load, of_patients
 from outcomes.store import store, stored
 from patients.actions import Actor, snapshot
-from patients.models import AuditAction
+from patients.models import AuditAction, EvaluationRequest
 
 SYSTEM = Actor.system("alerts")  # who raises alerts and resolves cleared ones
 
@@ -51,6 +51,15 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
     engine_config = config()
     with _cycle_collector_paused(), transaction.atomic():
         records = load(sorted(set(patient_ids)), lock=True)
+        # Under the patients' locks: every request seen here was committed with data this
+        # evaluation reads, so it is done once the transaction commits.
+        requests = [
+            pk
+            for pk, patient_id in EvaluationRequest.objects.filter(of_patients(list(records)))
+            .order_by()
+            .values_list("pk", "patient_id")
+            if patient_id in records
+        ]
         before = stored(list(records))
         assessments = [
             assess_patient(
@@ -65,6 +74,8 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
         ]
         store(assessments, before)
         outcome = _sync_alerts(assessments)
+        if requests:
+            EvaluationRequest.objects.filter(pk__in=requests).delete()
     outcome.evaluated = len(assessments)
     return outcome
 

@@ -25,7 +25,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from alerts.evaluation import evaluate
 from alerts.notifications import notify
-from patients.models import Patient
+from patients.models import EvaluationRequest, Patient
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,27 @@ def sweep(batch_size: int | None = None) -> int:
     queued = batches(batch_size or settings.ALERT_SWEEP_BATCH)
     queue_batches(queued)
     return len(queued)
+
+
+@retrying_task
+def drain_evaluation_requests() -> int:
+    """Queue the evaluations that writes asked for and no worker has done: the broker was
+    down when they committed (their enqueue failed) or their task was lost. Runs every
+    `ALERT_OUTBOX_DRAIN_SECONDS`, so a patient written during a broker outage is evaluated
+    within a minute of the broker's return. Returns the number of patients queued."""
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.ALERT_OUTBOX_GRACE_SECONDS)
+    missed = sorted(
+        set(
+            EvaluationRequest.objects.filter(requested_at__lte=cutoff)
+            .order_by()
+            .values_list("patient_id", flat=True)
+        )
+    )
+    size = settings.ALERT_SWEEP_BATCH
+    for start in range(0, len(missed), size):
+        # Writes' evaluations come before the nightly sweep's batches.
+        evaluate_batch.apply_async((missed[start : start + size],), priority=0)
+    return len(missed)
 
 
 @retrying_task

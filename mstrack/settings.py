@@ -194,6 +194,10 @@ ALERT_SWEEP_BATCH = int(os.environ.get("ALERT_SWEEP_BATCH", "500"))  # patients 
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 # A pending evaluation blocks further enqueues for the same patient at most this long.
 ALERT_PENDING_SECONDS = int(os.environ.get("ALERT_PENDING_SECONDS", "600"))
+# A write's evaluation request older than this, still undone, was missed by the broker: the
+# periodic drain (every OUTBOX_DRAIN_SECONDS) queues it again.
+ALERT_OUTBOX_GRACE_SECONDS = int(os.environ.get("ALERT_OUTBOX_GRACE_SECONDS", "30"))
+ALERT_OUTBOX_DRAIN_SECONDS = int(os.environ.get("ALERT_OUTBOX_DRAIN_SECONDS", "30"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # An unacknowledged task (its worker died) is delivered again after this many seconds;
     # evaluation is idempotent, so an early redelivery costs time, never a doubled alert.
@@ -207,6 +211,10 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-send-notifications": {
         "task": "alerts.tasks.send_notifications",
         "schedule": 5 * 60,
+    },
+    "alerts-drain-evaluation-requests": {
+        "task": "alerts.tasks.drain_evaluation_requests",
+        "schedule": ALERT_OUTBOX_DRAIN_SECONDS,
     },
 }
 

@@ -7,7 +7,7 @@ can skip validation or the audit row.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -19,7 +19,14 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from mstrack.db import insert_instances
-from patients.models import AuditAction, AuditEvent, ClinicalRecord, Patient, validate_many
+from patients.models import (
+    AuditAction,
+    AuditEvent,
+    ClinicalRecord,
+    EvaluationRequest,
+    Patient,
+    validate_many,
+)
 from patients.signals import patient_data_changed
 
 Record = TypeVar("Record", bound=models.Model)
@@ -89,9 +96,17 @@ def _audit(instance: models.Model, *, actor: Actor, action: str, before: Any, af
 def _announce(instance: models.Model) -> None:
     patient = _patient_of(instance)
     if patient is not None and patient.pk is not None:
-        transaction.on_commit(
-            partial(patient_data_changed.send, sender=type(instance), patient_id=patient.pk)
-        )
+        request_evaluation([patient.pk], sender=type(instance))
+
+
+def request_evaluation(patient_ids: Iterable[int], *, sender: type[models.Model]) -> None:
+    """Ask for these patients' evaluation: kept in the database in the writer's transaction
+    (the outbox, `EvaluationRequest`) and announced after commit (to the broker, through
+    `patient_data_changed`). A request the broker misses is drained later."""
+    ids = sorted(set(patient_ids))
+    EvaluationRequest.objects.bulk_create([EvaluationRequest(patient_id=pk) for pk in ids])
+    for pk in ids:
+        transaction.on_commit(partial(patient_data_changed.send, sender=sender, patient_id=pk))
 
 
 @transaction.atomic
@@ -161,12 +176,12 @@ def create_records(instances: Sequence[Record], *, actor: Actor) -> list[Record]
             for instance in instances
         ]
     )
-    announced: set[int] = set()
-    for instance in instances:
-        patient = _patient_of(instance)
-        if patient is not None and patient.pk not in announced:
-            announced.add(patient.pk)
-            _announce(instance)
+    patients = [_patient_of(instance) for instance in instances]
+    if instances:
+        request_evaluation(
+            (p.pk for p in patients if p is not None and p.pk is not None),
+            sender=type(instances[0]),
+        )
     return list(instances)
 
 

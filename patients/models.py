@@ -469,3 +469,24 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.model}"
+
+
+class EvaluationRequest(models.Model):
+    """A patient's evaluation asked for by a write, kept in the write's own transaction (a
+    transactional outbox): if the broker is down when the write commits, the request is
+    still here, and `alerts.tasks.drain_evaluation_requests` queues it once the broker is
+    back. The evaluation deletes the requests it has seen (`alerts.evaluation`)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The evaluation deletes a batch's requests by patient; the drain reads the
+            # oldest.
+            models.Index(fields=["patient"], name="evaluation_request_patient"),
+            models.Index(fields=["requested_at"], name="evaluation_request_age"),
+        ]
+
+    def __str__(self) -> str:
+        return f"evaluate patient {self.patient_id} (asked {self.requested_at:%Y-%m-%d %H:%M:%S})"

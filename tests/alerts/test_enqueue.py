@@ -16,6 +16,7 @@ from alerts.models import Alert, Rule
 from monitoring.models import Relapse
 from mstrack.celery import app
 from outcomes.models import PatientStatus
+from patients.models import EvaluationRequest
 from tests.alerts.conftest import add, alerts, course
 from tests.conftest import require_redis
 from tests.factories import make_patient, relapse
@@ -159,3 +160,34 @@ def test_other_errors_are_not_retried(patient, monkeypatch):
     with pytest.raises(ValueError):
         tasks.evaluate_patient.apply((patient.pk,)).get()
     assert len(calls) == 1
+
+
+def test_a_write_keeps_its_evaluation_request_until_evaluated(
+    today, patient, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The outbox (issue 15, item 4): a write missed by the broker is evaluated by the
+    drain, not 24 hours later by the sweep; an evaluation clears the requests it saw."""
+    with django_capture_on_commit_callbacks(execute=True):
+        course(patient)
+    assert not EvaluationRequest.objects.exists()  # the course's own was evaluated eagerly
+    with monkeypatch.context() as broker_down:
+        broker_down.setitem(app.conf, "task_always_eager", False)
+        broker_down.setattr(settings, "REDIS_URL", "redis://127.0.0.1:1/0")
+        with django_capture_on_commit_callbacks(execute=True):
+            add(relapse(patient, onset=D(2024, 2, 1)))
+    assert list(EvaluationRequest.objects.values_list("patient_id", flat=True)) == [patient.pk]
+    assert tasks.drain_evaluation_requests.delay().get() == 0  # younger than the grace
+    settings.ALERT_OUTBOX_GRACE_SECONDS = 0
+    assert tasks.drain_evaluation_requests.delay().get() == 1
+    assert len(alerts(patient, Rule.RELAPSE_ON_THERAPY)) == 1
+    assert not EvaluationRequest.objects.exists()
+    assert tasks.drain_evaluation_requests.delay().get() == 0
+
+
+def test_an_evaluation_clears_only_its_own_patients_requests(today, site_a):
+    first, second = make_patient(site_a), make_patient(site_a)
+    EvaluationRequest.objects.bulk_create(
+        [EvaluationRequest(patient=first), EvaluationRequest(patient=second)]
+    )
+    evaluate([first.pk])
+    assert list(EvaluationRequest.objects.values_list("patient_id", flat=True)) == [second.pk]
