@@ -89,6 +89,16 @@ def on_patient_data_changed(sender: Any, *, patient_id: int, **kwargs: Any) -> N
     enqueue(patient_id)
 
 
+def on_patients_data_changed(sender: Any, *, patient_ids: list[int], **kwargs: Any) -> None:
+    """Many patients at once (a catalogue change): in batches, as the sweep queues them."""
+    size = settings.ALERT_SWEEP_BATCH
+    try:
+        queue_batches([patient_ids[i : i + size] for i in range(0, len(patient_ids), size)])
+    except Exception:
+        # As for a single patient: the change is committed, the nightly sweep catches up.
+        log.exception("could not queue the evaluation of %s patients", len(patient_ids))
+
+
 @shared_task(**RETRY)
 def evaluate_patient(patient_id: int) -> int:
     """Evaluate one patient; returns the number of alerts raised."""

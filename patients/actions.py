@@ -19,8 +19,16 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from mstrack.db import insert_instances
-from patients.models import AuditAction, AuditEvent, ClinicalRecord, Patient, validate_many
-from patients.signals import patient_data_changed
+from patients.models import (
+    AuditAction,
+    AuditEvent,
+    ClinicalRecord,
+    Patient,
+    Therapy,
+    TherapyCourse,
+    validate_many,
+)
+from patients.signals import patient_data_changed, patients_data_changed
 
 Record = TypeVar("Record", bound=models.Model)
 
@@ -219,6 +227,37 @@ def mark_entered_in_error(record: ClinicalRecord, *, actor: Actor, reason: str) 
     )
     _announce(record)
     return record
+
+
+@transaction.atomic
+def save_therapy(therapy: Therapy, *, actor: Actor) -> Therapy:
+    """Validate, save and audit a therapy of the catalogue. A change of its values changes
+    the statuses of the patients with a course of it (the class sets the re-baseline), so
+    those patients are re-evaluated after commit."""
+    previous = Therapy.objects.filter(pk=therapy.pk).first() if therapy.pk else None
+    therapy.full_clean()
+    therapy.save()
+    before = snapshot(previous) if previous else None
+    after = snapshot(therapy)
+    _audit(
+        therapy,
+        actor=actor,
+        action=AuditAction.UPDATE if previous else AuditAction.CREATE,
+        before=before,
+        after=after,
+    )
+    if before is not None and before != after:
+        patient_ids = list(
+            TherapyCourse.objects.filter(therapy=therapy)
+            .order_by("patient_id")
+            .values_list("patient_id", flat=True)
+            .distinct()
+        )
+        if patient_ids:
+            transaction.on_commit(
+                partial(patients_data_changed.send, sender=Therapy, patient_ids=patient_ids)
+            )
+    return therapy
 
 
 def record_read(patient: Patient, *, actor: Actor) -> None:

@@ -6,3 +6,5 @@ The alerts app listens and enqueues re-evaluation; writers never wait for the en
 from django.dispatch import Signal
 
 patient_data_changed = Signal()  # sender: model class; kwargs: patient_id
+# A change that touches many patients at once (the therapy catalogue): evaluated in batches.
+patients_data_changed = Signal()  # sender: model class; kwargs: patient_ids
