@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "patients",
     "monitoring",
     "alerts",
@@ -66,9 +69,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "mstrack.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mstrack.middleware.NoStoreMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in with 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mstrack.urls"
@@ -293,10 +300,30 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Django's password check, locked for LOGIN_LOCKOUT_PERIOD after this many failures in a row.
-AUTHENTICATION_BACKENDS = ["api.auth.LockoutModelBackend"]
-LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "5"))
-LOGIN_LOCKOUT_PERIOD = dt.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+# Sign-in lockout (django-axes): a user name at one address is refused for
+# LOGIN_LOCKOUT_MINUTES after LOGIN_LOCKOUT_FAILURES failures (a success clears them), and
+# an address after LOGIN_ADDRESS_FAILURES failures over any names (api.auth.SignInHandler).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "api.auth.SignInHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every manage.py command
+LOGIN_ADDRESS_FAILURES = int(os.environ.get("LOGIN_ADDRESS_FAILURES", "30"))
+# The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies the
+# address they put in X-Forwarded-For (django-ipware); never a header a client could forge.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+# Two-factor sign-in (django-otp, TOTP) for the users of a site that requires it
+# (Site.require_two_factor); the authenticator app shows this issuer name.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "mstrack")
 
 LOGGING = {
     "version": 1,

@@ -7,8 +7,13 @@ from mstrack import health, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=views.SignInForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", views.two_factor, name="two-factor"),
     path("site/", views.switch_site, name="switch-site"),
     path("admin/", admin.site.urls),
     path("", include("monitoring.urls")),
