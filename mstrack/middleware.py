@@ -4,6 +4,7 @@ caching of patient data by a browser or a proxy."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -36,9 +37,13 @@ class NoStoreMiddleware:
 TWO_FACTOR_EXEMPT_PATHS = ("/accounts/", "/static/", "/healthz")
 
 
-def requires_two_factor(user: object) -> bool:
-    """A user of a site that requires two-factor sign-in."""
-    return Site.objects.filter(memberships__user=user, require_two_factor=True).exists()
+def requires_two_factor(user: Any) -> bool:
+    """A local account (not single sign-on, whose provider has its own second factor) of a
+    site that requires two-factor sign-in."""
+    return (
+        user.has_usable_password()
+        and Site.objects.filter(memberships__user=user, require_two_factor=True).exists()
+    )
 
 
 class TwoFactorMiddleware:

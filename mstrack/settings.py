@@ -324,6 +324,22 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 # Two-factor sign-in (django-otp, TOTP) for the users of a site that requires it
 # (Site.require_two_factor); the authenticator app shows this issuer name.
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "mstrack")
+# Single sign-on with the hospital's OpenID Connect provider (mozilla-django-oidc), on when
+# OIDC_RP_CLIENT_ID is set; OIDC_GROUPS maps its groups to sites and roles
+# ("group=SITE:role;..."), re-read at every sign-in (mstrack/oidc.py).
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+OIDC_GROUPS = os.environ.get("OIDC_GROUPS", "")
+if OIDC_RP_CLIENT_ID:
+    AUTHENTICATION_BACKENDS.append("mstrack.oidc.HospitalBackend")
 
 LOGGING = {
     "version": 1,
