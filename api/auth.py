@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
@@ -92,28 +93,25 @@ class SignInHandler(AxesDatabaseHandler):
     def is_locked(self, request: HttpRequest, credentials: dict | None = None) -> bool:
         return super().is_locked(request, credentials) or _address_locked(request)
 
+    # The requests below are HttpRequests carrying the axes_* attributes axes sets on them.
     def user_login_failed(
-        self,
-        sender: object,
-        credentials: dict,
-        request: HttpRequest | None = None,
-        **kwargs: object,
+        self, sender: object, credentials: dict, request: Any = None, **kwargs: object
     ) -> None:
         super().user_login_failed(sender, credentials, request, **kwargs)
         # axes answers 429 (AxesMiddleware) only for a request it marked locked out.
         if request is not None and _address_locked(request):
-            request.axes_locked_out = True  # type: ignore[attr-defined]
+            request.axes_locked_out = True
 
 
-def _address_locked(request: HttpRequest) -> bool:
+def _address_locked(request: Any) -> bool:
     return address_failures(request) >= settings.LOGIN_ADDRESS_FAILURES
 
 
-def address_failures(request: HttpRequest) -> int:
+def address_failures(request: Any) -> int:
     """Failed sign-ins from the request's address within the cool-off, whatever the name."""
     return (
         AccessAttempt.objects.filter(
-            ip_address=request.axes_ip_address,  # type: ignore[attr-defined]
+            ip_address=request.axes_ip_address,
             attempt_time__gte=get_cool_off_threshold(request),
         ).aggregate(failures=Sum("failures_since_start"))["failures"]
         or 0

@@ -55,10 +55,10 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
+        user: Any = request.user  # is_verified() is django-otp's, set by OTPMiddleware
         if (
             user.is_authenticated
-            and not user.is_verified()  # type: ignore[union-attr]
+            and not user.is_verified()
             and not request.path.startswith(TWO_FACTOR_EXEMPT_PATHS)
             and requires_two_factor(user)
         ):

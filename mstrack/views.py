@@ -77,8 +77,8 @@ def _next(request: HttpRequest) -> str:
 def two_factor(request: HttpRequest) -> HttpResponse:
     """Verify this sign-in with a TOTP code; a user without an authenticator enrols one
     here first (the secret is shown until its first code is confirmed)."""
-    user = request.user
-    if user.is_verified():  # type: ignore[union-attr]
+    user: Any = request.user  # is_verified() is django-otp's, set by OTPMiddleware
+    if user.is_verified():
         return redirect(_next(request))
     enrolled = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
     device = None

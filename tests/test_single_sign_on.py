@@ -77,7 +77,9 @@ def _roles(username: str) -> set[tuple[str, str]]:
     return set(Membership.objects.filter(user__username=username).values_list("site__code", "role"))
 
 
-def _sign_in(base: str, username: str, next_page: str = "/") -> requests.Response:
+def _sign_in(
+    base: str, username: str, next_page: str = "/"
+) -> tuple[requests.Response, requests.Session]:
     """A browser's round trip: mstrack -> the provider's sign-in form -> back to mstrack."""
     browser = requests.Session()
     form = browser.get(f"{base}/accounts/login/?next={next_page}")
@@ -97,14 +99,13 @@ def _sign_in(base: str, username: str, next_page: str = "/") -> requests.Respons
         },
         headers={"Referer": login.url},
     )
-    answer.browser = browser  # type: ignore[attr-defined]
-    return answer
+    return answer, browser
 
 
 def test_hospital_groups_become_sites_and_roles(provider, site_a, site_b):
     patient = f.make_patient(site_a)
     page = f"/patients/{patient.public_id}/"
-    answer = _sign_in(provider, "dr-sso", page)
+    answer, _ = _sign_in(provider, "dr-sso", page)
     assert answer.status_code == 200, (answer.url, answer.text[:500])
     assert answer.url == provider + page
     assert patient.mrn in answer.text
@@ -113,7 +114,7 @@ def test_hospital_groups_become_sites_and_roles(provider, site_a, site_b):
     )
     assert roles == {("A", "neurologist")}
 
-    nurse = _sign_in(provider, "nurse-sso")
+    nurse, _ = _sign_in(provider, "nurse-sso")
     assert nurse.url == provider + "/"
     roles = set(
         Membership.objects.filter(user__username="nurse-sso").values_list("site__code", "role")
@@ -132,14 +133,14 @@ def test_groups_are_read_again_at_each_sign_in(provider, site_a, site_b, setting
 
 
 def test_no_mapped_group_or_a_local_name_means_no_sign_in(provider, site_a):
-    porter = _sign_in(provider, "porter")
+    porter, browser = _sign_in(provider, "porter")
     assert "/accounts/login/" in porter.url
-    home = porter.browser.get(provider + "/")  # type: ignore[attr-defined]
+    home = browser.get(provider + "/")
     assert "/accounts/login/" in home.url
     assert not Membership.objects.filter(user__username="porter").exists()
     # A local account of the same name is never taken over by the provider's person.
     f.make_user("dr-sso", site=site_a, role="nurse")
-    taken = _sign_in(provider, "dr-sso")
+    taken, _ = _sign_in(provider, "dr-sso")
     assert "/accounts/login/" in taken.url
     assert set(
         Membership.objects.filter(user__username="dr-sso").values_list("role", flat=True)
@@ -151,5 +152,5 @@ def test_single_sign_on_users_are_not_asked_for_a_local_second_factor(provider, 
     site_a.save()
     patient = f.make_patient(site_a)
     page = f"/patients/{patient.public_id}/"
-    answer = _sign_in(provider, "dr-sso", page)
+    answer, _ = _sign_in(provider, "dr-sso", page)
     assert answer.url == provider + page and patient.mrn in answer.text
