@@ -62,26 +62,27 @@ bench-seed: install
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput
 	$(BENCH_ENV) $(PY) manage.py seed_demo --patients $${PATIENTS:-100000} --seed 1
 
+# Benchmarks live in tools/bench/ (docs/benchmarks.md has their figures).
 # Server time of the clinic pages on the current database (seed and evaluate it first).
 bench-pages: install
-	$(BENCH_ENV) $(PY) manage.py bench_pages --requests $${REQUESTS:-200}
+	$(BENCH_ENV) $(PY) -m tools.bench.pages --requests $${REQUESTS:-200}
 
 # The progression engine alone on 100,000 synthetic patients, then `manage.py progression`
 # end to end on 20,000 (one core).
 bench-engine: install
-	$(PY) -m monitoring.clinical.bench --patients $${PATIENTS:-100000}
-	$(PY) -m monitoring.clinical.bench --command $${COMMAND_PATIENTS:-20000} --manage
+	$(PY) -m tools.bench.engine --patients $${PATIENTS:-100000}
+	$(PY) -m tools.bench.engine --command $${COMMAND_PATIENTS:-20000} --manage
 
 # PostgreSQL (DATABASE_URL) behind gunicorn with 2 workers; set REDIS_URL as in production,
 # or Celery runs the engine inside each write.
 bench-api: install
-	$(PY) tools/bench_api.py
+	$(PY) -m tools.bench.api
 
 # Alert workers on a seeded PostgreSQL (bench-seed) and REDIS_URL: sweep rate with 2 real
 # workers, and write-to-alert latency under a steady write load.
 bench-alerts: install
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput
-	$(BENCH_ENV) $(PY) manage.py bench_alerts --workers $${WORKERS:-2} --rate $${RATE:-20} --seconds $${DURATION:-30}
+	$(BENCH_ENV) $(PY) -m tools.bench.alerts --workers $${WORKERS:-2} --rate $${RATE:-20} --seconds $${DURATION:-30}
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .hypothesis

@@ -9,7 +9,7 @@ def main() -> None:
         # Django starts (about a second of imports), which is most of its time on a file of
         # 20,000 patients. `monitoring/management/commands/progression.py` runs the same CLI
         # for `manage.py help` and call_command.
-        from monitoring.clinical.progression_cli import main as progression
+        from monitoring.progression_cli import main as progression
 
         sys.exit(progression(sys.argv[2:], sys.stdout, sys.stderr))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mstrack.settings")

@@ -6,8 +6,8 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts"
 
     def ready(self) -> None:
-        from alerts.tasks import on_patient_data_changed
-        from patients.signals import patient_data_changed
+        from alerts.tasks import on_patients_data_changed
+        from patients.signals import patients_data_changed
 
         # Every audited write announces itself after commit; evaluation follows from there.
-        patient_data_changed.connect(on_patient_data_changed, dispatch_uid="alerts.enqueue")
+        patients_data_changed.connect(on_patients_data_changed, dispatch_uid="alerts.enqueue")

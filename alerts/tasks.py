@@ -80,13 +80,28 @@ def enqueue(patient_id: int) -> None:
             _release_pending(patient_id)
             raise
     except Exception:
-        # The data is committed; only its evaluation is late. The nightly sweep (or the
-        # patient's next change) evaluates it.
+        # The data is committed; only its evaluation is late: its evaluation request waits
+        # in the database for `drain_evaluation_requests`.
         log.exception("could not enqueue the evaluation of patient %s", patient_id)
 
 
-def on_patient_data_changed(sender: Any, *, patient_id: int, **kwargs: Any) -> None:
-    enqueue(patient_id)
+# A write touching more patients than this (a catalogue change, an import) is evaluated in
+# the sweep's batches rather than one task per patient.
+ONE_BY_ONE = 20
+
+
+def on_patients_data_changed(sender: Any, *, patient_ids: list[int], **kwargs: Any) -> None:
+    """A committed write asks for its patients' evaluation."""
+    if len(patient_ids) <= ONE_BY_ONE:
+        for patient_id in patient_ids:
+            enqueue(patient_id)
+        return
+    size = settings.ALERT_SWEEP_BATCH
+    try:
+        queue_batches([patient_ids[i : i + size] for i in range(0, len(patient_ids), size)])
+    except Exception:
+        # As for a single patient: the requests wait in the database for the drain.
+        log.exception("could not queue the evaluation of %s patients", len(patient_ids))
 
 
 @retrying_task

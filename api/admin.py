@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from api.models import IntegrationToken, LoginFailure
+from api.models import IntegrationToken
 from patients.models import Site
 
 
@@ -33,15 +33,4 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-@admin.register(LoginFailure)
-class LoginFailureAdmin(admin.ModelAdmin):
-    """Deleting a row lifts a lockout."""
-
-    list_display = ["username", "failures", "last_failure_at"]
-    readonly_fields = ["username", "failures", "last_failure_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

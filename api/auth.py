@@ -1,5 +1,5 @@
 """Who is calling: integration tokens for systems, sessions for people, and the sign-in
-lockout that slows password guessing."""
+lockout (django-axes) that slows password guessing."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
+from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.auth.backends import ModelBackend
-from django.core.exceptions import PermissionDenied
-from django.db.models import F
+from django.db.models import Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from api.models import TOKEN_PREFIX_LENGTH, IntegrationToken, LoginFailure
+from api.models import TOKEN_PREFIX_LENGTH, IntegrationToken
 from patients.actions import Actor
 
 # last_used_at is for people auditing tokens, not for accounting: one write a minute is enough.
@@ -83,48 +84,35 @@ def actor_of(request: Request) -> Actor:
     return Actor.of(request.user)
 
 
-class LockoutModelBackend(ModelBackend):
-    """Django's password check, refused for a while after LOGIN_LOCKOUT_FAILURES failures
-    in a row, however good the next password is; a success clears the count."""
+class SignInHandler(AxesDatabaseHandler):
+    """django-axes' lockout of a user name at one address (AXES_FAILURE_LIMIT failures
+    within AXES_COOLOFF_TIME), so that nobody elsewhere can lock a neurologist out; and of an
+    address after LOGIN_ADDRESS_FAILURES failures over any names in the same time (a
+    password spray tries many names, few times each)."""
 
-    def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        if username is None:
-            username = kwargs.get("username")
-        if username is None:
-            return None
-        if is_locked_out(username):
-            raise PermissionDenied("too many failed sign-ins; try again later")
-        user = super().authenticate(request, username=username, password=password, **kwargs)
-        if user is None:
-            record_failure(username)
-        else:
-            LoginFailure.objects.filter(username=username).delete()
-        return user
+    def is_locked(self, request: HttpRequest, credentials: dict | None = None) -> bool:
+        return super().is_locked(request, credentials) or _address_locked(request)
+
+    # The requests below are HttpRequests carrying the axes_* attributes axes sets on them.
+    def user_login_failed(
+        self, sender: object, credentials: dict, request: Any = None, **kwargs: object
+    ) -> None:
+        super().user_login_failed(sender, credentials, request, **kwargs)
+        # axes answers 429 (AxesMiddleware) only for a request it marked locked out.
+        if request is not None and _address_locked(request):
+            request.axes_locked_out = True
 
 
-def is_locked_out(username: str) -> bool:
-    failure = LoginFailure.objects.filter(username=username).first()
+def _address_locked(request: Any) -> bool:
+    return address_failures(request) >= settings.LOGIN_ADDRESS_FAILURES
+
+
+def address_failures(request: Any) -> int:
+    """Failed sign-ins from the request's address within the cool-off, whatever the name."""
     return (
-        failure is not None
-        and failure.failures >= settings.LOGIN_LOCKOUT_FAILURES
-        and timezone.now() - failure.last_failure_at < settings.LOGIN_LOCKOUT_PERIOD
+        AccessAttempt.objects.filter(
+            ip_address=request.axes_ip_address,
+            attempt_time__gte=get_cool_off_threshold(request),
+        ).aggregate(failures=Sum("failures_since_start"))["failures"]
+        or 0
     )
-
-
-def record_failure(username: str) -> None:
-    now = timezone.now()
-    failure, created = LoginFailure.objects.get_or_create(
-        username=username, defaults={"failures": 1, "last_failure_at": now}
-    )
-    if created:
-        return
-    if now - failure.last_failure_at >= settings.LOGIN_LOCKOUT_PERIOD:
-        # The earlier run of failures has expired: this one starts a new count.
-        LoginFailure.objects.filter(pk=failure.pk).update(failures=1, last_failure_at=now)
-    else:
-        LoginFailure.objects.filter(pk=failure.pk).update(
-            failures=F("failures") + 1, last_failure_at=now
-        )

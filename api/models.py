@@ -57,14 +57,3 @@ class IntegrationToken(models.Model):
 
     def is_usable(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
-
-
-class LoginFailure(models.Model):
-    """Consecutive failed sign-ins of one user name, for the lockout (shared by all workers)."""
-
-    username = models.CharField(max_length=150, unique=True)
-    failures = models.PositiveIntegerField(default=0)
-    last_failure_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.username}: {self.failures} failure(s)"

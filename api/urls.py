@@ -1,5 +1,11 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 from rest_framework.routers import DefaultRouter
 
 from api import results, views
@@ -18,9 +24,21 @@ router.register(
 # "api-": the clinic pages own the URL names alert-acknowledge and alert-resolve.
 router.register("alerts", results.AlertViewSet, basename="api-alert")
 
+# Swagger UI and ReDoc inject their styles at run time; their scripts still come from this
+# server (the split view serves Swagger's set-up script as a file, not inline).
+docs_styles = csp_update({"style-src": [UNSAFE_INLINE]})
+
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path(
+        "docs/",
+        docs_styles(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
+    path(
+        "redoc/",
+        docs_styles(SpectacularRedocView.as_view(url_name="schema")),
+        name="api-redoc",
+    ),
 ]

@@ -15,8 +15,8 @@ app.autodiscover_tasks()
 
 
 def worker_command(name: str, *, loglevel: str = "INFO") -> list[str]:
-    """A one-process `celery worker` as the fault tests and `bench_alerts` start it: solo
-    pool (its CPU time is the process's own), no gossip, mingle or heartbeat chatter."""
+    """A one-process `celery worker` as the fault tests and `tools/bench/alerts.py` start it:
+    solo pool (its CPU time is the process's own), no gossip, mingle or heartbeat chatter."""
     return [
         sys.executable,
         "-m",

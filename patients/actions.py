@@ -25,9 +25,11 @@ from patients.models import (
     ClinicalRecord,
     EvaluationRequest,
     Patient,
+    Therapy,
+    TherapyCourse,
     validate_many,
 )
-from patients.signals import patient_data_changed
+from patients.signals import patients_data_changed
 
 Record = TypeVar("Record", bound=models.Model)
 
@@ -102,11 +104,12 @@ def _announce(instance: models.Model) -> None:
 def request_evaluation(patient_ids: Iterable[int], *, sender: type[models.Model]) -> None:
     """Ask for these patients' evaluation: kept in the database in the writer's transaction
     (the outbox, `EvaluationRequest`) and announced after commit (to the broker, through
-    `patient_data_changed`). A request the broker misses is drained later."""
+    `patients_data_changed`). A request the broker misses is drained later."""
     ids = sorted(set(patient_ids))
+    if not ids:
+        return
     EvaluationRequest.objects.bulk_create([EvaluationRequest(patient_id=pk) for pk in ids])
-    for pk in ids:
-        transaction.on_commit(partial(patient_data_changed.send, sender=sender, patient_id=pk))
+    transaction.on_commit(partial(patients_data_changed.send, sender=sender, patient_ids=ids))
 
 
 @transaction.atomic
@@ -234,6 +237,34 @@ def mark_entered_in_error(record: ClinicalRecord, *, actor: Actor, reason: str) 
     )
     _announce(record)
     return record
+
+
+@transaction.atomic
+def save_therapy(therapy: Therapy, *, actor: Actor) -> Therapy:
+    """Validate, save and audit a therapy of the catalogue. A change of its values changes
+    the statuses of the patients with a course of it (the class sets the re-baseline), so
+    those patients are re-evaluated after commit."""
+    previous = Therapy.objects.filter(pk=therapy.pk).first() if therapy.pk else None
+    therapy.full_clean()
+    therapy.save()
+    before = snapshot(previous) if previous else None
+    after = snapshot(therapy)
+    _audit(
+        therapy,
+        actor=actor,
+        action=AuditAction.UPDATE if previous else AuditAction.CREATE,
+        before=before,
+        after=after,
+    )
+    if before is not None and before != after:
+        patient_ids = list(
+            TherapyCourse.objects.filter(therapy=therapy)
+            .order_by("patient_id")
+            .values_list("patient_id", flat=True)
+            .distinct()
+        )
+        request_evaluation(patient_ids, sender=Therapy)
+    return therapy
 
 
 def record_read(patient: Patient, *, actor: Actor) -> None:

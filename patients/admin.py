@@ -10,7 +10,7 @@ from django.db.models import ForeignKey, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from patients.actions import Actor, mark_entered_in_error, save_record
+from patients.actions import Actor, mark_entered_in_error, save_record, save_therapy
 from patients.models import (
     AuditEvent,
     ClinicalRecord,
@@ -120,6 +120,9 @@ class MembershipAdmin(admin.ModelAdmin):
 class TherapyAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "therapy_class", "rebaseline_months"]
     list_filter = ["therapy_class"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        save_therapy(obj, actor=Actor.of(request.user))
 
 
 @admin.register(Patient)

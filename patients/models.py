@@ -136,6 +136,11 @@ def validate_many(
 class Site(models.Model):
     code = models.SlugField(max_length=16, unique=True, help_text="Short code, e.g. DEMO")
     name = models.CharField(max_length=200)
+    require_two_factor = models.BooleanField(
+        default=False,
+        help_text="Its users confirm each sign-in with an authenticator app (TOTP) before "
+        "they see patient data.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SiteQuerySet.as_manager()

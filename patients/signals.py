@@ -5,4 +5,4 @@ The alerts app listens and enqueues re-evaluation; writers never wait for the en
 
 from django.dispatch import Signal
 
-patient_data_changed = Signal()  # sender: model class; kwargs: patient_id
+patients_data_changed = Signal()  # sender: model class; kwargs: patient_ids (a sorted list)

@@ -89,3 +89,13 @@ def therapy_course(patient: Patient, **fields: Any) -> TherapyCourse:
     return TherapyCourse(
         **{"patient": patient, "therapy": therapy, "start": dt.date(2023, 1, 10), **fields}
     )
+
+
+def signs_in(client: Any, username: str, password: str, address: str = "127.0.0.1") -> bool:
+    """Sign in through the login page, as a person does (the lockout needs the request): True
+    when the session is then signed in."""
+    client.logout()
+    client.post(
+        "/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=address
+    )
+    return "_auth_user_id" in client.session

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib import admin
 
+from alerts.evaluation import evaluate
 from monitoring.models import Visit
-from patients.models import AuditEvent
+from outcomes.models import PatientStatus
+from patients.models import AuditEvent, Therapy
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +78,36 @@ def test_staff_of_one_site_has_no_admin_even_with_permissions(client, site_a, si
     assert listing.status_code == 302 and listing["Location"].startswith("/admin/login/")
     change = client.get(f"/admin/monitoring/visit/{other.pk}/change/")
     assert change.status_code == 302 and change["Location"].startswith("/admin/login/")
+
+
+def test_therapy_catalogue_change_is_audited_and_reevaluates_its_patients(
+    client, superuser, site_a, django_capture_on_commit_callbacks
+):
+    treated, untreated = f.make_patient(site_a), f.make_patient(site_a)
+    therapy = Therapy.objects.get(code="ocrelizumab")
+    f.therapy_course(treated, therapy=therapy, start=dt.date(2024, 1, 10)).save()
+    f.visit(untreated, date=dt.date(2024, 2, 1)).save()
+    evaluate([treated.pk, untreated.pk])
+    untreated_computed = PatientStatus.objects.get(patient=untreated).computed_at
+    assert PatientStatus.objects.get(patient=treated).rebaseline_date == dt.date(2024, 7, 10)
+
+    client.force_login(superuser)
+    form = {
+        "code": therapy.code,
+        "name": therapy.name,
+        "therapy_class": "induction",
+        "rebaseline_months": therapy.rebaseline_months,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/patients/therapy/{therapy.pk}/change/", form)
+    assert response.status_code == 302
+
+    event = AuditEvent.objects.get(model="patients.therapy", object_id=str(therapy.pk))
+    assert event.actor == superuser
+    assert (event.before["therapy_class"], event.after["therapy_class"]) == (
+        "high_efficacy",
+        "induction",
+    )
+    # An induction therapy re-baselines 24 months after its start, not 6.
+    assert PatientStatus.objects.get(patient=treated).rebaseline_date == dt.date(2026, 1, 10)
+    assert PatientStatus.objects.get(patient=untreated).computed_at == untreated_computed

@@ -11,6 +11,7 @@ from django.utils import timezone
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.demo import demo_patient, edss_step
 from patients.models import AuditEvent, Membership, Patient, TherapyCourse
+from tests.factories import signs_in
 
 pytestmark = pytest.mark.django_db
 MODELS = [Visit, Relapse, MriScan, NflSample, TherapyCourse]
@@ -38,7 +39,7 @@ def test_seed_loads_a_valid_cohort_with_users(client):
     assert AuditEvent.objects.filter(action="create", model="patients.patient").count() == 40
     roles = dict(Membership.objects.values_list("user__username", "role"))
     assert roles == {"demo-nurse": "nurse", "demo-neurologist": "neurologist"}
-    assert client.login(username="demo-neurologist", password="demo")
+    assert signs_in(client, "demo-neurologist", "demo")
 
 
 def test_seed_if_empty_loads_once_and_plain_seed_appends():
@@ -52,8 +53,8 @@ def test_seed_if_empty_loads_once_and_plain_seed_appends():
 def test_demo_password_from_environment(monkeypatch, client):
     monkeypatch.setenv("DEMO_PASSWORD", "another-Secret-9")
     seed(patients=1)
-    assert client.login(username="demo-nurse", password="another-Secret-9")
-    assert not client.login(username="demo-nurse", password="demo")
+    assert signs_in(client, "demo-nurse", "another-Secret-9")
+    assert not signs_in(client, "demo-nurse", "demo")
 
 
 def test_same_seed_same_cohort():

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from monitoring.models import Visit
 from patients.actions import Actor, mark_entered_in_error, record_read, save_record
 from patients.models import AuditEvent
-from patients.signals import patient_data_changed
+from patients.signals import patients_data_changed
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -77,17 +77,17 @@ def test_committed_change_announces_the_patient(
 ):
     received: list[int] = []
 
-    def listener(sender, patient_id, **kwargs):
-        received.append(patient_id)
+    def listener(sender, patient_ids, **kwargs):
+        received.extend(patient_ids)
 
-    patient_data_changed.connect(listener)
+    patients_data_changed.connect(listener)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             save_record(f.visit(patient), actor=Actor.of(nurse_a))
             assert received == []  # not before the commit
         assert received == [patient.pk]
     finally:
-        patient_data_changed.disconnect(listener)
+        patients_data_changed.disconnect(listener)
 
 
 def test_batch_validation_is_one_query_per_rule_and_names_each_clash(

@@ -35,8 +35,8 @@ from monitoring.clinical.definitions import (  # noqa: E402
     Definition,
     definition,
 )
-from monitoring.clinical.msprog import from_msprog_arguments, to_msprog_arguments  # noqa: E402
 from monitoring.clinical.progression import Visit, assess  # noqa: E402
+from tools.msprog import from_msprog_arguments, to_msprog_arguments  # noqa: E402
 
 INDEX = ROOT / "tests" / "clinical" / "data" / "msprog-toy" / "expected" / "index.json"
 START = dt.date(2015, 1, 1).toordinal()

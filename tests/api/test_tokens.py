@@ -1,5 +1,5 @@
-"""Integration tokens (issued once, stored hashed, expiring, revocable), per-token throttling
-and the sign-in lockout."""
+"""Integration tokens (issued once, stored hashed, expiring, revocable) and per-token
+throttling. The sign-in lockout is tested in tests/test_sign_in.py."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import datetime as dt
 import io
 
 import pytest
-import time_machine
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client
 from django.utils import timezone
 
 from api.models import IntegrationToken, digest
@@ -67,25 +65,3 @@ def test_each_token_has_its_own_rate_limit(site_a, site_b, monkeypatch):
     codes = [with_token(first).get("/api/v1/visits/").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     assert with_token(second).get("/api/v1/visits/").status_code == 200
-
-
-def test_sign_in_is_locked_after_five_failures(nurse_a, settings):
-    client = Client()
-    for _ in range(settings.LOGIN_LOCKOUT_FAILURES):
-        assert not client.login(username="nurse-a", password="wrong")
-    # The right password no longer works while the lockout lasts.
-    assert not client.login(username="nurse-a", password="pw-Clinic-2026")
-    page = client.post("/accounts/login/", {"username": "nurse-a", "password": "pw-Clinic-2026"})
-    assert page.status_code == 200 and "_auth_user_id" not in client.session
-
-
-def test_lockout_ends_and_success_clears_the_count(nurse_a, settings):
-    client = Client()
-    for _ in range(settings.LOGIN_LOCKOUT_FAILURES):
-        client.login(username="nurse-a", password="wrong")
-    later = timezone.now() + settings.LOGIN_LOCKOUT_PERIOD + dt.timedelta(seconds=1)
-    with time_machine.travel(later):
-        assert client.login(username="nurse-a", password="pw-Clinic-2026")
-        for _ in range(settings.LOGIN_LOCKOUT_FAILURES - 1):
-            client.login(username="nurse-a", password="wrong")
-        assert client.login(username="nurse-a", password="pw-Clinic-2026")

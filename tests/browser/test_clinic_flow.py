@@ -92,6 +92,14 @@ def test_relapse_entered_by_nurse_reaches_neurologist(live_server, browser, site
     evaluate([patient.pk])
     base = live_server.url
     page = browser.new_page(viewport={"width": 1366, "height": 900})
+    # Chromium reports what the Content-Security-Policy refused on the console.
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
 
     _log_in(page, base, nurse.username)
     page.goto(f"{base}/patients/")
@@ -135,3 +143,8 @@ def test_relapse_entered_by_nurse_reaches_neurologist(live_server, browser, site
     page.goto(f"{base}/alerts/")
     assert "MS-0042" in page.inner_text("main")
     page.screenshot(path=str(shots / "inbox.png"), full_page=True)
+    # The stylesheet and the select's script are files the policy allows.
+    assert page.eval_on_selector("header", "e => getComputedStyle(e).display") == "flex"
+    page.select_option("#state", "all")
+    page.wait_for_url("**state=all**")
+    assert refused == []

@@ -9,8 +9,8 @@ import pymsprog
 import pytest
 
 from monitoring.clinical.definitions import definition
-from monitoring.clinical.msprog import to_msprog_arguments
 from tests.clinical.progression_helpers import day, run, summary, visits
+from tools.msprog import to_msprog_arguments
 
 
 def test_plain_worsening_is_pira_confirmed_at_first_candidate() -> None:

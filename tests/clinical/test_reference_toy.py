@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from monitoring.clinical.msprog import from_msprog_arguments
 from monitoring.clinical.progression import Event, Visit, assess
+from tools.msprog import from_msprog_arguments
 
 TOY = Path(__file__).parent / "data" / "msprog-toy"
 INDEX = json.loads((TOY / "expected" / "index.json").read_text())

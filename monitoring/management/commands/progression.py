@@ -1,6 +1,6 @@
 """`manage.py progression VISITS.csv [...]`: the CSV progression command, no database.
 
-The command line is parsed by the pure CLI (`monitoring.clinical.progression_cli`) so that the
+The command line is parsed by the pure CLI (`monitoring.progression_cli`) so that the
 flags, the messages and the exit status (2 on bad input) are the same either way.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from monitoring.clinical.progression_cli import main
+from monitoring.progression_cli import main
 
 
 class Command(BaseCommand):

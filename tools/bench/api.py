@@ -24,7 +24,9 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools.bench import setup_django
+
+ROOT = Path(__file__).resolve().parents[2]
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 PATIENTS = 200
 BATCH = 1000
@@ -36,21 +38,16 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
 os.environ.setdefault("API_TOKEN_RATE", "1000000/minute")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mstrack.settings")
-sys.path.insert(0, str(ROOT))
+setup_django()
 
-import django  # noqa: E402
+from django.core.management import call_command
+from django.db import connection, transaction
 
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-
-from alerts.evaluation import evaluate  # noqa: E402
-from api.models import IntegrationToken  # noqa: E402
-from monitoring.models import Visit  # noqa: E402
-from mstrack.db import load_rows  # noqa: E402
-from patients.models import Patient, Site  # noqa: E402
+from alerts.evaluation import evaluate
+from api.models import IntegrationToken
+from monitoring.models import Visit
+from mstrack.db import load_rows
+from patients.models import Patient, Site
 
 
 def prepare() -> tuple[str, list[Patient]]:
@@ -149,8 +146,11 @@ def bench_latency(token: str, patients: list[Patient]) -> tuple[list[float], lis
         for _ in range(LATENCY_REQUESTS):
             with lock:
                 n = next(days)
-            row = {"patient": patients[n % PATIENTS], "date": dt.date(2010, 1, 1)
-                   + dt.timedelta(days=n // PATIENTS), "edss": "2.0"}
+            row = {
+                "patient": patients[n % PATIENTS],
+                "date": dt.date(2010, 1, 1) + dt.timedelta(days=n // PATIENTS),
+                "edss": "2.0",
+            }
             code, seconds = http_client.request("POST", "/api/v1/visits/", as_json(row))
             assert code == 201, code
             post_times.append(seconds)
@@ -177,8 +177,18 @@ def main() -> None:
     token, patients = prepare()
     connection.close()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "mstrack.wsgi", "--workers", "2",
-         "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "mstrack.wsgi",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
     )
     try:
@@ -202,8 +212,10 @@ def main() -> None:
     print(f"bulk / COPY {bulk / copy:10.1%}")
     for label, times in (("single POST", post_times), ("GET status ", get_times)):
         median = statistics.median(times) * 1000
-        print(f"{label} p95 {p95(times):6.1f} ms, median {median:.1f} ms ({len(times)} requests,"
-              " 1 writer and 1 reader at once)")
+        print(
+            f"{label} p95 {p95(times):6.1f} ms, median {median:.1f} ms ({len(times)} requests,"
+            " 1 writer and 1 reader at once)"
+        )
 
 
 if __name__ == "__main__":

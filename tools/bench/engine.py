@@ -1,8 +1,8 @@
 """Speed of the progression engine on a synthetic cohort, one core.
 
-    python -m monitoring.clinical.bench --patients 100000        # engine alone
-    python -m monitoring.clinical.bench --command 20000          # whole CSV command
-    python -m monitoring.clinical.bench --command 20000 --manage  # ... via manage.py
+    python -m tools.bench.engine --patients 100000        # engine alone
+    python -m tools.bench.engine --command 20000          # whole CSV command
+    python -m tools.bench.engine --command 20000 --manage  # ... via manage.py
 
 The cohort is deterministic (seeded): ~17 visits per patient every 1-6 months, EDSS steps
 with drift and noise, relapses for a third of the patients, a few unconfirmable visits.
@@ -110,7 +110,7 @@ def bench_command(patients: int, manage: bool, repeat: int = 3) -> tuple[float, 
         if manage:
             cmd = [sys.executable, str(root / "manage.py"), "progression"]
         else:
-            cmd = [sys.executable, "-m", "monitoring.clinical.progression_cli"]
+            cmd = [sys.executable, "-m", "monitoring.progression_cli"]
         cmd += [str(visits), "--relapses", str(relapses), "--out", str(out), "--quiet"]
         best_wall = best_cpu = float("inf")
         env = {**os.environ, "PYTHONPATH": str(root)}
@@ -134,9 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     a = p.parse_args(argv)
     if a.command:
-        how = (
-            "manage.py progression" if a.manage else "python -m monitoring.clinical.progression_cli"
-        )
+        how = "manage.py progression" if a.manage else "python -m monitoring.progression_cli"
         wall, cpu = bench_command(a.command, a.manage, a.repeat)
         print(
             f"whole command ({how}), {a.command} patients: "

@@ -1,6 +1,6 @@
 """Benchmark the alert workers on the database of DATABASE_URL (PostgreSQL, demo cohort).
 
-    python manage.py bench_alerts [--workers 2] [--rate 20] [--seconds 30] [--sweeps 6]
+    python -m tools.bench.alerts [--workers 2] [--rate 20] [--seconds 30] [--sweeps 6]
 
 1. Sweep: every patient, in batches, through `--workers` real `celery worker` processes;
    patients per second from the first batch queued to the last status stored, and the
@@ -22,11 +22,16 @@ import os
 import random
 import statistics
 import subprocess
+import sys
 import time
 from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from tools.bench import setup_django
+
+setup_django()
 
 import redis
 from django.conf import settings
@@ -42,7 +47,7 @@ from outcomes.models import PatientStatus
 from patients.actions import Actor, save_record
 from patients.models import Patient
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Command(BaseCommand):
@@ -236,3 +241,7 @@ def _postgres_cpu_seconds() -> float:
     ticks = sum(own for _, own, _ in processes.values())
     ticks += sum(ended for parent, _, ended in processes.values() if parent not in processes)
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+if __name__ == "__main__":
+    Command().run_from_argv([sys.argv[0], "bench_alerts", *sys.argv[1:]])

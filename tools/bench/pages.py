@@ -2,15 +2,22 @@
 
 Requests go through the whole Django stack in this process (middleware, views, templates,
 database) without a network hop, so the figures are the server's own time.
+
+    python -m tools.bench.pages [--requests 100] [--user demo-neurologist] [--seed 1]
 """
 
 from __future__ import annotations
 
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
+
+from tools.bench import setup_django
+
+setup_django()
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -75,3 +82,7 @@ class Command(BaseCommand):
                     f"{name:<22}{statistics.median(times):>9.1f}{p95:>9.1f}{times[-1]:>9.1f}"
                     f"{'/'.join(map(str, sorted(queries))):>9}"
                 )
+
+
+if __name__ == "__main__":
+    Command().run_from_argv([sys.argv[0], "bench_pages", *sys.argv[1:]])

@@ -1,6 +1,6 @@
 """`progression`: confirmed disability events of every patient in a CSV file, no database.
 
-    python -m monitoring.clinical.progression_cli VISITS.csv [--relapses R.csv] [--out E.csv]
+    python -m monitoring.progression_cli VISITS.csv [--relapses R.csv] [--out E.csv]
 
 Visits have columns `patient,date,value` and optionally `confirmable` (0/1); relapses
 `patient,date`; dates are ISO (YYYY-MM-DD). One output row per event. Bad input exits with
@@ -9,6 +9,7 @@ status 2, names the file, line and reason on stderr, and writes nothing.
 
 from __future__ import annotations
 
+import _csv
 import argparse
 import csv
 import datetime as dt
@@ -19,8 +20,8 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from itertools import compress, islice, repeat
-from operator import lt, ne
+from itertools import compress, islice
+from operator import itemgetter, lt, ne
 from typing import IO, NoReturn
 
 from monitoring.clinical import measures
@@ -158,11 +159,11 @@ def definition_from_args(a: argparse.Namespace) -> Definition:
 
 
 class _Table:
-    """A CSV file read column-wise.
+    """A CSV file read column-wise with the csv module; blank lines are skipped.
 
-    Files without quotes or blank lines (all the files we write, and most exports) are split
-    with `str.split`, several times faster than the csv module; others go through it. `line`
-    maps a row index back to its line in the file for error messages.
+    `line` maps a row index back to its line in the file for error messages. Line numbers are
+    only needed for a bad row, so they are found then, by reading the file again, rather than
+    kept for every row of a good file.
     """
 
     def __init__(self, path: str) -> None:
@@ -173,63 +174,40 @@ class _Table:
         except OSError as e:
             raise InputError(path, 0, f"cannot read: {e.strerror}") from None
         try:
-            text = data.decode("utf-8-sig")
+            self._text = data.decode("utf-8-sig")
         except UnicodeDecodeError as e:
             line = data[: e.start].count(b"\n") + 1
             raise InputError(path, line, "not UTF-8 text") from None
-        if "\r" in text:
-            text = text.replace("\r\n", "\n")
-        if text.endswith("\n"):
-            text = text[:-1]
-        if not text:
-            raise InputError(path, 1, "empty file (no header)")
-        self.lines: list[int] | None = None
-        head, _, body = text.partition("\n")
-        if '"' in text or "\r" in text or "\n\n" in text or text.endswith("\n"):
-            rows = self._csv_rows(text)
-            self.header = [h.strip().lower() for h in rows[0]]
-            width = len(self.header)
-            self._check_widths([len(r) for r in rows[1:]], width)
-            self.columns = [[r[k] for r in rows[1:]] for k in range(width)]
-            return
-        self.header = [h.strip().lower() for h in head.split(",")]
-        width = len(self.header)
-        if not body:
-            self.columns = [[] for _ in self.header]
-            return
-        lines = body.split("\n")
-        commas = set(map(str.count, lines, repeat(",")))
-        if commas != {width - 1}:
-            self._check_widths([c + 1 for c in map(str.count, lines, repeat(","))], width)
-        # One flat split and strided slices: no per-row list (and no garbage collector work).
-        flat = body.replace("\n", ",").split(",")
-        self.columns = [flat[k::width] for k in range(width)]
-
-    def _check_widths(self, widths: list[int], width: int) -> None:
-        bad = next((i for i, w in enumerate(widths) if w != width), None)
-        if bad is not None:
-            raise InputError(
-                self.path, self.line(bad), f"{widths[bad]} fields where the header has {width}"
-            )
-
-    def _csv_rows(self, text: str) -> list[list[str]]:
-        reader = csv.reader(io.StringIO(text), strict=True)
-        rows: list[list[str]] = []
-        lines: list[int] = []
+        reader = self._reader()
         try:
-            for row in reader:
-                if row:
-                    rows.append(row)
-                    lines.append(reader.line_num)
+            rows = [row for row in reader if row]
         except csv.Error as e:
-            raise InputError(self.path, reader.line_num, f"bad CSV ({e})") from None
+            raise InputError(path, reader.line_num, f"bad CSV ({e})") from None
         if not rows:
-            raise InputError(self.path, 1, "empty file (no header)")
-        self.lines = lines[1:]
-        return rows
+            raise InputError(path, 1, "empty file (no header)")
+        self.header = [h.strip().lower() for h in rows[0]]
+        width = len(self.header)
+        body = rows[1:]
+        if {len(r) for r in body} - {width}:
+            bad = next(i for i, r in enumerate(body) if len(r) != width)
+            raise InputError(
+                path, self.line(bad), f"{len(body[bad])} fields where the header has {width}"
+            )
+        self.columns = [list(map(itemgetter(k), body)) for k in range(width)]
+
+    def _reader(self) -> _csv.Reader:
+        return csv.reader(io.StringIO(self._text, newline=""), strict=True)
 
     def line(self, row: int) -> int:
-        return self.lines[row] if self.lines is not None else row + 2
+        """The line of the file on which body row `row` (0 is the first after the header) ends."""
+        rows = -1  # the header is row -1
+        reader = self._reader()
+        for fields in reader:
+            if fields:
+                if rows == row:
+                    return reader.line_num
+                rows += 1
+        raise IndexError(row)
 
     def column(self, name: str) -> list[str]:
         count = self.header.count(name)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from monitoring.clinical.progression_cli import OUTPUT_COLUMNS, main
+from monitoring.progression_cli import OUTPUT_COLUMNS, main
 
-TOY = Path(__file__).parent / "data" / "msprog-toy"
+TOY = Path(__file__).parent / "clinical" / "data" / "msprog-toy"
 
 
 def _run(*argv: str) -> tuple[int, str, str]:
@@ -157,6 +157,9 @@ BAD_VISITS = [
     ("patient,date,value\na,2020-01-01,2.0\n\na,2020-04-01,x\n", 4, "edss 'x'"),
     ("\ufeffpatient,date,value\na,2020-01-01,2.0\na,2020-04-01,0.5\n", 3, "0.5"),
     ("patient,date,value,confirmable\na,2020-01-01,2.0,2\n", 2, "confirmable '2'"),
+    # A quoted patient id over two lines: the bad value after it is on line 4.
+    ('patient,date,value\n"a\nb",2020-01-01,2.0\na,2020-04-01,x\n', 4, "edss 'x'"),
+    ('patient,date,value\r\na,2020-01-01,2.0\r\n\r\na,2020-04-01\r\n', 4, "2 fields where"),
 ]
 
 
