@@ -250,10 +250,11 @@ def upsert_record(
                 found = find_record(model, values, by=by)
                 if found is None:
                     raise
-        return _update(found, values, actor=actor)
+        return update_record(found, values, actor=actor)
 
 
-def _update(found: Record, values: Mapping[str, Any], *, actor: Actor) -> Upserted[Record]:
+def update_record(found: Record, values: Mapping[str, Any], *, actor: Actor) -> Upserted[Record]:
+    """The update half of `upsert_record`, for a caller already holding the stored record."""
     refuse_entered_in_error(found)
     changed = [name for name, value in values.items() if _differs(found, name, value)]
     if changed:
@@ -307,7 +308,7 @@ def upsert_records(
                 new.append((position, model(**values)))
                 continue
             try:
-                results[position] = _update(found, values, actor=actor)
+                results[position] = update_record(found, values, actor=actor)
             except ValidationError as error:
                 errors[position] = error
         if new:
