@@ -93,7 +93,9 @@ class LockoutModelBackend(ModelBackend):
     ) -> Any:
         if username is None:
             username = kwargs.get("username")
-        if username is None:
+        if username is None or len(username) > LoginFailure._meta.get_field("username").max_length:
+            # No account has a longer name (the sign-in forms do not check the length);
+            # looking it up or counting its failures would overflow the column.
             return None
         if is_locked_out(username):
             raise PermissionDenied("too many failed sign-ins; try again later")
