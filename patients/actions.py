@@ -21,7 +21,15 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from mstrack.db import insert_instances
-from patients.models import AuditAction, AuditEvent, ClinicalRecord, Patient, validate_many
+from patients.identifiers import normalise_identifier
+from patients.models import (
+    AuditAction,
+    AuditEvent,
+    ClinicalRecord,
+    Patient,
+    Site,
+    validate_many,
+)
 from patients.signals import patient_data_changed
 
 Record = TypeVar("Record", bound=models.Model)
@@ -183,6 +191,19 @@ class Upserted(Generic[Record]):
     created: bool
 
 
+def _normalised(model: type[models.Model], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values with their identifiers as the model stores them (see `Patient.clean_own`),
+    so that a look-alike finds the record it looks like."""
+    out = dict(values)
+    for name in ("source_system", "source_id"):
+        if isinstance(out.get(name), str):
+            out[name] = normalise_identifier(out[name])
+    if issubclass(model, Patient) and isinstance(out.get("mrn"), str):
+        site = out.get("site")
+        out["mrn"] = Patient.mrn_as_stored(out["mrn"], site if isinstance(site, Site) else None)
+    return out
+
+
 def _key_of(
     model: type[models.Model], values: Mapping[str, Any], by: Sequence[str]
 ) -> tuple[Any, ...] | None:
@@ -219,7 +240,7 @@ def find_record(
     model: type[Record], values: Mapping[str, Any], *, by: Sequence[str] = SOURCE_KEY
 ) -> Record | None:
     """The stored record (withdrawn ones included) an earlier write with the same key made."""
-    key = _key_of(model, values, by)
+    key = _key_of(model, _normalised(model, values), by)
     return _find(model, [key], by).get(key) if key else None
 
 
@@ -239,6 +260,7 @@ def upsert_record(
     Concurrent identical writes get the same answer: the one that loses the race to insert
     (IntegrityError on the unique key), or that finds the winner's record only when
     validating (e.g. "already has a visit on …"), updates the winner's record instead."""
+    values = _normalised(model, values)
     with transaction.atomic():
         found = find_record(model, values, by=by)
         if found is None:
@@ -284,6 +306,7 @@ def upsert_records(
     position): one query finds the stored ones, one insert creates the new ones, and each
     patient touched is evaluated once for the whole batch."""
     errors: dict[int, ValidationError] = {}
+    batch = [_normalised(model, values) for values in batch]
     keys = [_key_of(model, values, by) for values in batch]
     first: dict[tuple[Any, ...], int] = {}
     for position, key in enumerate(keys):
