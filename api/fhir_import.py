@@ -37,6 +37,7 @@ from patients.actions import (
     Upserted,
     field_errors,
     find_record,
+    one_evaluation_per_patient,
     refuse_entered_in_error,
     update_record,
     upsert_record,
@@ -126,7 +127,8 @@ def write(bundle: Bundle, *, user: Any, actor: Actor) -> dict[int, Written]:
     source = (bundle.meta.source if bundle.meta and bundle.meta.source else None) or c.SOURCE
     ctx = Context(user=user, actor=actor, source_system=source, entries=list(bundle.entry))
     entries = list(enumerate(bundle.entry))
-    with transaction.atomic():
+    # Each patient the bundle touches is evaluated once, after the commit.
+    with transaction.atomic(), one_evaluation_per_patient():
         diagnoses = _diagnoses(entries)
         for index, entry in entries:
             if entry.resource.get_resource_type() == "Patient":

@@ -519,3 +519,22 @@ def test_conditional_create_leaves_an_existing_record_as_it_is(token_a, site_a):
     assert status == 200 and body["entry"][2]["response"]["status"] == "200 OK"
     visit.refresh_from_db()
     assert float(visit.edss) == 2.0 and Visit.objects.count() == 1
+
+
+def test_a_bundle_evaluates_each_patient_it_touches_once(
+    token_a, django_capture_on_commit_callbacks
+):
+    from patients.signals import patient_data_changed
+
+    received: list[int] = []
+
+    def listener(sender, patient_id, **kwargs):
+        received.append(patient_id)
+
+    patient_data_changed.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post(token_a, full_bundle())[0] == 200
+    finally:
+        patient_data_changed.disconnect(listener)
+    assert received == [Patient.objects.get().pk]
