@@ -102,17 +102,19 @@ _touched: ContextVar[set[int] | None] = ContextVar("touched_patients", default=N
 
 def _announce(*records: models.Model | None) -> None:
     """After commit, ask for the evaluation of every patient the records belong to."""
+    patient_ids = {
+        patient.pk
+        for record in records
+        if record is not None and (patient := _patient_of(record)) is not None and patient.pk
+    }
     touched = _touched.get()
-    for record in records:
-        patient = _patient_of(record) if record is not None else None
-        if patient is None or patient.pk is None:
-            continue
-        if touched is not None:
-            touched.add(patient.pk)
-        else:
-            transaction.on_commit(
-                partial(patient_data_changed.send, sender=Patient, patient_id=patient.pk)
-            )
+    if touched is not None:
+        touched.update(patient_ids)
+        return
+    for patient_id in sorted(patient_ids):
+        transaction.on_commit(
+            partial(patient_data_changed.send, sender=Patient, patient_id=patient_id)
+        )
 
 
 @contextmanager
