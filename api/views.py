@@ -2,8 +2,9 @@
 site's object is simply not there (404) and lists never show it.
 
 Writes: POST creates, or updates the record with the same `source_system` + `source_id`
-(a retried POST never duplicates); PUT/PATCH honour `If-Match`; clinical records are never
-deleted (DELETE is 405): `POST …/{id}/entered-in-error/` withdraws one with a reason.
+(`patients.actions.upsert_record`, which the bulk and FHIR bundles use too: a retried POST
+never duplicates); PUT/PATCH honour `If-Match`; clinical records are never deleted (DELETE
+is 405): `POST …/{id}/entered-in-error/` withdraws one with a reason.
 """
 
 from __future__ import annotations
