@@ -102,11 +102,11 @@ _touched: ContextVar[set[int] | None] = ContextVar("touched_patients", default=N
 
 def _announce(*records: models.Model | None) -> None:
     """After commit, ask for the evaluation of every patient the records belong to."""
+    # By key: the record's patient need not be fetched to be named.
     patient_ids = {
-        patient.pk
+        record.pk if isinstance(record, Patient) else getattr(record, "patient_id", None)
         for record in records
-        if record is not None and (patient := _patient_of(record)) is not None and patient.pk
-    }
+    } - {None}
     touched = _touched.get()
     if touched is not None:
         touched.update(patient_ids)
