@@ -356,6 +356,10 @@ def upsert_records(
                             )
                         except ValidationError as error:
                             errors[position] = error
+                        except IntegrityError:
+                            errors[position] = ValidationError(
+                                "clashes with a record stored at the same time; send it again"
+                            )
         if errors:
             raise RecordErrors(errors)
     return [results[position] for position in range(len(batch))]
