@@ -100,6 +100,8 @@ class AuditedViewSet(
             raise Conflict(error.messages[0]) from None
         except ModelValidationError as error:
             raise ValidationError(field_errors(error)) from None
+        except IntegrityError:
+            raise Conflict("conflicts with a concurrent write; retry") from None
         serializer.instance = upserted.record
         return upserted.created
 
