@@ -29,6 +29,7 @@ from api.permissions import INTEGRATION, IsNeurologistOfSite, role_at
 from api.views import UUID_PATTERN
 from monitoring.clinical.definitions import DEFAULT_PRESET, OUTCOMES, PRESETS, definition
 from monitoring.events import computed_events, stored_events
+from patients.actions import field_errors
 from patients.models import Patient, Role
 
 # Seeing a patient under another progression definition is a clinical choice (issue 5);
@@ -274,5 +275,5 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 note=body.validated_data["resolution_note"],
             )
         except ModelValidationError as error:
-            raise ValidationError(error.message_dict) from None
+            raise ValidationError(field_errors(error)) from None
         return Response(AlertSerializer(alert).data)
