@@ -180,3 +180,27 @@ def test_concurrent_identical_retries_all_get_the_idempotent_answer(site_a):
     )
     assert [answer.status_code for answer in answers] == [201] * 3, [a.json() for a in answers]
     assert Visit.objects.filter(patient=patient).count() == 8 + 30
+
+
+@pytest.mark.django_db
+def test_with_a_broker_a_bulk_queues_one_evaluation_per_patient(
+    integration_a, patient, monkeypatch, django_capture_on_commit_callbacks
+):
+    from mstrack.celery import app
+
+    queued: list[tuple] = []
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    # Every claim succeeds, as when a worker takes each task at once: the count is the
+    # request's, not the dedupe key's.
+    monkeypatch.setattr(tasks, "_claim_pending", lambda patient_id: True)
+    monkeypatch.setattr(
+        tasks.evaluate_patient, "apply_async", lambda args, **kw: queued.append(args)
+    )
+    records = visits(patient, 200)
+    with django_capture_on_commit_callbacks(execute=True):
+        integration_a.post("/api/v1/visits/bulk/", {"records": records}, format="json")
+    for record in records:
+        record["edss"] = 4.0
+    with django_capture_on_commit_callbacks(execute=True):
+        integration_a.post("/api/v1/visits/bulk/", {"records": records}, format="json")
+    assert queued == [(patient.pk,), (patient.pk,)]
