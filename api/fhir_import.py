@@ -1,10 +1,16 @@
 """A FHIR R4 transaction Bundle in: parsed with `fhir.resources.R4B`, mapped to our models and
-written through `patients.actions.save_record` (the model's validation, the audit row), all
-in one transaction or not at all.
+written through `patients.actions.upsert_record` (the model's validation, the audit row, the
+same matching as the API), all in one transaction or not at all.
 
-Idempotent: a patient is found by MRN within the caller's site; every other record by
-`source_system` (the bundle's `meta.source`, else "fhir") and `source_id` (the resource's id,
-else its fullUrl), so a retried bundle updates what it created and changes nothing twice.
+As FHIR defines it, a resource's id (or an entry's fullUrl) names the resource within the
+bundle only: two bundles may both call their EDSS `Observation/edss` or their new patient
+`Patient/p1`. What makes a bundle idempotent is identifiers:
+- a patient is its MRN (`Patient.identifier` of type MR) within the site;
+- every other record is its `identifier` (system, else the bundle's `meta.source`, else
+  "fhir"; value) as `source_system` + `source_id`, or conditional create
+  (`request.ifNoneExist: identifier=system|value`: an existing record is left as it is);
+- a PUT of a resource as `$everything` exported it names our record by its own id.
+A record with none of these is refused: sent twice, it would be entered twice.
 Observations of visit measures on one day make one `Visit` (keyed by its EDSS Observation).
 """
 
@@ -12,18 +18,31 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 import pydantic
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from fhir.resources.R4B.bundle import Bundle
 
 from api import fhir_codes as c
 from monitoring.models import MriScan, NflSample, Relapse, Visit
-from patients.actions import Actor, save_record
-from patients.models import Patient, Site, Therapy, TherapyCourse
+from patients.actions import (
+    SOURCE_KEY,
+    Actor,
+    EnteredInError,
+    Upserted,
+    field_errors,
+    find_record,
+    one_evaluation_per_patient,
+    refuse_entered_in_error,
+    update_record,
+    upsert_record,
+)
+from patients.models import ClinicalRecord, Patient, Site, Therapy, TherapyCourse
 
 SUPPORTED = ("Patient", "Observation", "Condition", "MedicationStatement")
 
@@ -108,7 +127,8 @@ def write(bundle: Bundle, *, user: Any, actor: Actor) -> dict[int, Written]:
     source = (bundle.meta.source if bundle.meta and bundle.meta.source else None) or c.SOURCE
     ctx = Context(user=user, actor=actor, source_system=source, entries=list(bundle.entry))
     entries = list(enumerate(bundle.entry))
-    with transaction.atomic():
+    # Each patient the bundle touches is evaluated once, after the commit.
+    with transaction.atomic(), one_evaluation_per_patient():
         diagnoses = _diagnoses(entries)
         for index, entry in entries:
             if entry.resource.get_resource_type() == "Patient":
@@ -139,10 +159,6 @@ def write(bundle: Bundle, *, user: Any, actor: Actor) -> dict[int, Written]:
 
 
 # --- Helpers --------------------------------------------------------------------------
-
-
-def _key(entry: Any) -> str:
-    return entry.resource.id or entry.fullUrl or ""
 
 
 def _codes(concept: Any) -> set[tuple[str | None, str | None]]:
@@ -179,74 +195,103 @@ def _uuid(value: str) -> str | None:
         return None
 
 
+@dataclass(frozen=True)
+class Key:
+    """How an entry's record is found again: values naming it within its site or patient,
+    by which fields, and whether an existing record is left as it is (conditional create)."""
+
+    values: dict[str, Any]
+    by: Sequence[str] = SOURCE_KEY
+    only_if_new: bool = False
+    record: models.Model | None = None  # already fetched: no need to look it up again
+
+
+def _key(
+    ctx: Context, index: int, entry: Any, model: type[ClinicalRecord], patient: Patient
+) -> Key | None:
+    """The entry's ifNoneExist (conditional create), the record's identifier, or (a PUT of
+    what `$everything` exported) our own id; else refused: a resource's id names it within
+    this bundle only."""
+    resource = entry.resource
+    condition = entry.request.ifNoneExist if entry.request else None
+    if condition:
+        query = parse_qs(condition)
+        wanted = query.get("identifier", [])
+        if set(query) != {"identifier"} or len(wanted) != 1:
+            ctx.refuse(index, "", "request.ifNoneExist: only identifier=system|value is supported")
+            return None
+        system, _, value = wanted[0].rpartition("|")
+        return Key(
+            {"patient": patient, "source_system": system or ctx.source_system, "source_id": value},
+            only_if_new=True,
+        )
+    identifier = next((i for i in resource.identifier or [] if i.value), None)
+    if identifier is not None:
+        system = identifier.system or ctx.source_system
+        return Key({"patient": patient, "source_system": system, "source_id": identifier.value})
+    method = entry.request.method if entry.request else None
+    own = _uuid((resource.id or "")[:36]) if method == "PUT" else None
+    if own is not None:
+        record = model.all_records.filter(patient=patient, public_id=own).first()
+        if record is None:
+            ctx.refuse(index, "id", f"PUT {resource.id}: no such record of this patient")
+            return None
+        return Key({}, record=record)
+    ctx.refuse(
+        index,
+        "identifier",
+        "a record needs an identifier (system and value) or request.ifNoneExist, so that "
+        "sending the bundle again updates it instead of entering it twice",
+    )
+    return None
+
+
 def _save(
     ctx: Context,
     index: int,
-    instance: models.Model,
+    model: type[models.Model],
     values: dict[str, Any],
     fields: dict[str, str],
     *,
+    key: Key,
     indexes: dict[str, int] | None = None,
-) -> bool:
-    """Apply values and save through the write path, unless nothing changed. Model errors
-    become issues at the FHIR element the field came from. Returns True when saved."""
+) -> Upserted[Any] | None:
+    """Create or update the record through `upsert_record` (an unchanged record is not
+    written again). Model errors become issues at the FHIR element the field came from."""
     partial = [
         name
         for name, value in values.items()
-        if isinstance(value, str) and isinstance(instance._meta.get_field(name), models.DateField)
+        if isinstance(value, str) and isinstance(model._meta.get_field(name), models.DateField)
     ]
     if partial:
         # FHIR allows "2023" or "2023-05"; a record needs the day.
         for name in partial:
-            where = fields.get(name, "")
             ctx.refuse(
                 (indexes or {}).get(name, index),
-                where,
+                fields.get(name, ""),
                 f"{values[name]!r} is not a full date (YYYY-MM-DD)",
             )
-        return False
-    changed = instance.pk is None or any(
-        getattr(instance, name) != value for name, value in values.items()
-    )
-    for name, value in values.items():
-        setattr(instance, name, value)
-    if not changed:
-        return True
+        return None
+    everything = {**key.values, **values}
     try:
-        save_record(instance, actor=ctx.actor)
+        if key.record is not None:
+            return update_record(key.record, values, actor=ctx.actor)
+        found = find_record(model, everything, by=key.by) if key.only_if_new else None
+        if found is not None:
+            refuse_entered_in_error(found)
+            return Upserted(found, created=False)
+        return upsert_record(model, everything, actor=ctx.actor, by=key.by)
+    except EnteredInError:
+        ctx.refuse(index, "identifier", "names a record marked entered in error")
     except ValidationError as error:
-        messages = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
-        for name, texts in messages.items():
+        for name, texts in field_errors(error).items():
             at = (indexes or {}).get(name, index)
-            where = fields.get(name, "") if name not in (NON_FIELD_ERRORS, "") else ""
+            where = fields.get(name, "")
             for text in texts:
-                ctx.refuse(at, where or "", f"{name}: {text}" if where else text)
-        return False
+                ctx.refuse(at, where, f"{name}: {text}" if where else text)
     except IntegrityError:
         ctx.refuse(index, "", "clashes with another record (retry the bundle)")
-        return False
-    return True
-
-
-def _record(
-    ctx: Context, index: int, model: type[models.Model], patient: Patient, source_id: str
-) -> models.Model | None:
-    """The record this source id created before, or a new one; None if withdrawn or keyless."""
-    if not source_id:
-        # Without a key every keyless entry would be the same record, each overwriting the last.
-        ctx.refuse(index, "id", "a record needs its id (or the entry its fullUrl)")
-        return None
-    found = model.all_records.filter(
-        patient=patient, source_system=ctx.source_system, source_id=source_id
-    ).first()
-    own = _uuid(source_id[:36])
-    if found is None and own:
-        # Our own id (as `$everything` exports it, `<uuid>` or `<uuid>-edss`): that record.
-        found = model.all_records.filter(patient=patient, public_id=own).first()
-    if found is not None and found.is_entered_in_error:
-        ctx.refuse(index, "id", f"{source_id!r} names a record marked entered in error")
-        return None
-    return found or model(patient=patient, source_system=ctx.source_system, source_id=source_id)
+    return None
 
 
 # --- Patients ---------------------------------------------------------------------------
@@ -299,10 +344,8 @@ def _patient(ctx: Context, index: int, entry: Any, diagnoses: dict[str, int]) ->
         ctx.refuse(index, "identifier", "a patient needs its MRN as an identifier (type MR)")
     if site is None or not mrn:
         return
-    found = Patient.objects.filter(site=site, mrn=mrn).first()
-    patient = found or Patient(
-        site=site, mrn=mrn, source_system=ctx.source_system, source_id=_key(entry)
-    )
+    key = Key({"site": site, "mrn": mrn}, by=("mrn",))
+    found = find_record(Patient, key.values, by=key.by)
     values: dict[str, Any] = {"birth_date": resource.birthDate}
     if resource.gender:
         values["sex"] = resource.gender
@@ -332,13 +375,16 @@ def _patient(ctx: Context, index: int, entry: Any, diagnoses: dict[str, int]) ->
             "e.g. SNOMED CT 426373005 for RRMS) with this patient as subject",
         )
         return
-    if _save(ctx, index, patient, values, fields, indexes=indexes):
+    saved = _save(ctx, index, Patient, values, fields, key=key, indexes=indexes)
+    if saved:
+        patient = saved.record
+        # The bundle's names for the patient, for its other entries (and this bundle only).
         for ref in (entry.fullUrl, f"Patient/{resource.id}" if resource.id else None):
             if ref:
                 ctx.patients[ref] = patient
-        ctx.written[index] = Written("Patient", str(patient.public_id), found is None)
+        ctx.written[index] = Written("Patient", str(patient.public_id), saved.created)
         if at is not None:
-            ctx.written[at] = Written("Condition", f"{patient.public_id}-diagnosis", found is None)
+            ctx.written[at] = Written("Condition", f"{patient.public_id}-diagnosis", saved.created)
 
 
 DIAGNOSIS_FIELDS = {
@@ -362,9 +408,10 @@ def _diagnosis_values(condition: Any) -> dict[str, Any]:
 def _diagnosis(ctx: Context, index: int, entry: Any) -> None:
     """A diagnosis for a patient not sent in this bundle (or a second one): updates it."""
     patient = _subject(ctx, index, entry.resource.subject, "subject")
-    if patient is not None and _save(
-        ctx, index, patient, _diagnosis_values(entry.resource), DIAGNOSIS_FIELDS
-    ):
+    if patient is None:
+        return
+    key = Key({}, record=patient)
+    if _save(ctx, index, Patient, _diagnosis_values(entry.resource), DIAGNOSIS_FIELDS, key=key):
         ctx.written[index] = Written("Condition", f"{patient.public_id}-diagnosis", False)
 
 
@@ -381,8 +428,8 @@ def _relapse(ctx: Context, index: int, entry: Any) -> None:
     patient = _subject(ctx, index, resource.subject, "subject")
     if patient is None:
         return
-    record = _record(ctx, index, Relapse, patient, _key(entry))
-    if record is None:
+    key = _key(ctx, index, entry, Relapse, patient)
+    if key is None:
         return
     severity = next(
         (c.SEVERITY_OF[code] for _, code in _codes(resource.severity) if code in c.SEVERITY_OF),
@@ -396,9 +443,9 @@ def _relapse(ctx: Context, index: int, entry: Any) -> None:
         "confirmed_by_clinician": verified,
     }
     fields = {"onset": "onsetDateTime", "end": "abatementDateTime", "severity": "severity"}
-    created = record.pk is None
-    if _save(ctx, index, record, values, fields):
-        ctx.written[index] = Written("Condition", str(record.public_id), created)
+    saved = _save(ctx, index, Relapse, values, fields, key=key)
+    if saved:
+        ctx.written[index] = Written("Condition", str(saved.record.public_id), saved.created)
 
 
 def _therapy_course(ctx: Context, index: int, entry: Any) -> None:
@@ -426,8 +473,8 @@ def _therapy_course(ctx: Context, index: int, entry: Any) -> None:
         return
     if patient is None:
         return
-    record = _record(ctx, index, TherapyCourse, patient, _key(entry))
-    if record is None:
+    key = _key(ctx, index, entry, TherapyCourse, patient)
+    if key is None:
         return
     values = {"therapy": therapy, "start": _day(period.start), "end": _day(period.end)}
     fields = {
@@ -435,9 +482,11 @@ def _therapy_course(ctx: Context, index: int, entry: Any) -> None:
         "end": "effectivePeriod.end",
         "therapy": "medicationCodeableConcept",
     }
-    created = record.pk is None
-    if _save(ctx, index, record, values, fields):
-        ctx.written[index] = Written("MedicationStatement", str(record.public_id), created)
+    saved = _save(ctx, index, TherapyCourse, values, fields, key=key)
+    if saved:
+        ctx.written[index] = Written(
+            "MedicationStatement", str(saved.record.public_id), saved.created
+        )
 
 
 def _whole(ctx: Context, index: int, where: str, value: Any) -> int | None:
@@ -476,8 +525,8 @@ def _observation(ctx: Context, index: int, entry: Any) -> None:
 
 
 def _mri(ctx: Context, index: int, entry: Any, patient: Patient, day: dt.date) -> None:
-    record = _record(ctx, index, MriScan, patient, _key(entry))
-    if record is None:
+    key = _key(ctx, index, entry, MriScan, patient)
+    if key is None:
         return
     values: dict[str, Any] = {
         "date": day,
@@ -498,9 +547,9 @@ def _mri(ctx: Context, index: int, entry: Any, patient: Patient, day: dt.date) -
                 fields[name] = where
     for name in ("new_t2", "gd_enhancing"):
         fields.setdefault(name, "component")
-    created = record.pk is None
-    if _save(ctx, index, record, values, fields):
-        ctx.written[index] = Written("Observation", str(record.public_id), created)
+    saved = _save(ctx, index, MriScan, values, fields, key=key)
+    if saved:
+        ctx.written[index] = Written("Observation", str(saved.record.public_id), saved.created)
 
 
 def _nfl(
@@ -511,8 +560,8 @@ def _nfl(
     if quantity is None or quantity.value is None or "pg/mL" not in (quantity.unit, quantity.code):
         ctx.refuse(index, "valueQuantity", "NfL needs valueQuantity in pg/mL")
         return
-    record = _record(ctx, index, NflSample, patient, _key(entry))
-    if record is None:
+    key = _key(ctx, index, entry, NflSample, patient)
+    if key is None:
         return
     matrix = (
         "csf" if csf else (resource.specimen.display or "").lower() if resource.specimen else ""
@@ -534,9 +583,9 @@ def _nfl(
         "assay": "method",
         "lab_upper_limit": "referenceRange[0].high.value",
     }
-    created = record.pk is None
-    if _save(ctx, index, record, values, fields):
-        ctx.written[index] = Written("Observation", str(record.public_id), created)
+    saved = _save(ctx, index, NflSample, values, fields, key=key)
+    if saved:
+        ctx.written[index] = Written("Observation", str(saved.record.public_id), saved.created)
 
 
 def _visits(ctx: Context, entries: list[tuple[int, Any]]) -> None:
@@ -574,20 +623,24 @@ def _visits(ctx: Context, entries: list[tuple[int, Any]]) -> None:
     for (patient_pk, day), measures in days.items():
         patient = patients[patient_pk]
         first_index = next(iter(measures.values()))[0]
+        key: Key | None
         if "edss" in measures:
             index, edss_entry = measures["edss"]
-            record = _record(ctx, index, Visit, patient, _key(edss_entry))
+            key = _key(ctx, index, edss_entry, Visit, patient)
         else:
             index = first_index
-            record = Visit.objects.filter(patient=patient, date=day).first()
-            if record is None:
+            visit = Visit.objects.filter(patient=patient, date=day).first()
+            key = None
+            if visit is None:
                 ctx.refuse(
                     index,
                     "code",
                     f"no visit on {day} to add this measure to: send "
                     "the EDSS Observation of that visit too",
                 )
-        if record is None:
+            else:
+                key = Key({}, record=visit)
+        if key is None:
             continue
         values: dict[str, Any] = {"date": day}
         fields = {"date": "effectiveDateTime"}
@@ -600,7 +653,9 @@ def _visits(ctx: Context, entries: list[tuple[int, Any]]) -> None:
             )
             fields[name] = "valueQuantity.value"
             indexes[name] = at
-        created = record.pk is None
-        if _save(ctx, index, record, values, fields, indexes=indexes):
+        saved = _save(ctx, index, Visit, values, fields, key=key, indexes=indexes)
+        if saved:
             for code, (at, _) in measures.items():
-                ctx.written[at] = Written("Observation", f"{record.public_id}-{code}", created)
+                ctx.written[at] = Written(
+                    "Observation", f"{saved.record.public_id}-{code}", saved.created
+                )

@@ -31,6 +31,7 @@ from api.views import UUID_PATTERN
 from monitoring.clinical.definitions import DEFAULT_PRESET, OUTCOMES, PRESETS, definition
 from outcomes.events import computed_events, stored_events
 from outcomes.models import PatientStatus
+from patients.actions import field_errors
 from patients.models import Patient
 from patients.policy import Action, can
 from patients.reads import record_reads
@@ -266,5 +267,5 @@ class AlertViewSet(
                 note=body.validated_data["resolution_note"],
             )
         except ModelValidationError as error:
-            raise ValidationError(error.message_dict) from None
+            raise ValidationError(field_errors(error)) from None
         return Response(AlertSerializer(alert).data)

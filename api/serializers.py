@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.db import models
 from drf_spectacular.types import OpenApiTypes
@@ -19,16 +18,8 @@ from rest_framework import serializers
 
 from api.auth import actor_of
 from monitoring.models import MriScan, NflSample, Relapse, Visit
-from patients.actions import save_record
+from patients.actions import field_errors, save_record
 from patients.models import Patient, Site, Therapy, TherapyCourse
-
-
-def field_errors(error: ModelValidationError) -> dict[str, list[str]]:
-    errors = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
-    return {
-        ("non_field_errors" if field in (NON_FIELD_ERRORS, "") else field): messages
-        for field, messages in errors.items()
-    }
 
 
 @extend_schema_field(OpenApiTypes.UUID)

@@ -2,8 +2,9 @@
 site's object is simply not there (404) and lists never show it.
 
 Writes: POST creates, or updates the record with the same `source_system` + `source_id`
-(a retried POST never duplicates); PUT/PATCH honour `If-Match`; clinical records are never
-deleted (DELETE is 405): `POST …/{id}/entered-in-error/` withdraws one with a reason.
+(`patients.actions.upsert_record`, which the bulk and FHIR bundles use too: a retried POST
+never duplicates); PUT/PATCH honour `If-Match`; clinical records are never deleted (DELETE
+is 405): `POST …/{id}/entered-in-error/` withdraws one with a reason.
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ from api import filters
 from api import serializers as s
 from api.auth import actor_of
 from monitoring.models import MriScan, NflSample, Relapse, Visit
-from patients.actions import RecordErrors, create_records, mark_entered_in_error, record_read
+from patients.actions import (
+    EnteredInError,
+    RecordErrors,
+    field_errors,
+    mark_entered_in_error,
+    record_read,
+    upsert_record,
+    upsert_records,
+)
 from patients.models import ClinicalRecord, Patient, TherapyCourse
 
 UUID_PATTERN = "[0-9a-fA-F-]{36}"
@@ -81,35 +90,20 @@ class AuditedViewSet(
     def get_queryset(self) -> models.QuerySet:
         return self.model.objects.visible_to(self.request.user).select_related(*self.related)
 
-    def existing(self, data: dict[str, Any]) -> models.Model | None:
-        """The record an earlier write with the same source identifiers created."""
-        raise NotImplementedError
-
     def upsert(self, serializer: serializers.ModelSerializer) -> bool:
-        """Save a validated serializer: update the record with the same source identifiers,
-        or create one. Returns True when created."""
-        found = self.existing(serializer.validated_data)
-        if found is not None:
-            if getattr(found, "is_entered_in_error", False):
-                raise Conflict(
-                    f"{self.model._meta.verbose_name} {found.public_id} with this source_id "
-                    "was marked entered in error"
-                )
-            serializer.instance = found
-            serializer.save()
-            return False
+        """Save a validated serializer through `upsert_record`. Returns True when created."""
         try:
-            with transaction.atomic():
-                serializer.save()
+            upserted = upsert_record(
+                self.model, serializer.validated_data, actor=actor_of(self.request)
+            )
+        except EnteredInError as error:
+            raise Conflict(error.messages[0]) from None
+        except ModelValidationError as error:
+            raise ValidationError(field_errors(error)) from None
         except IntegrityError:
-            # A concurrent request with the same source identifiers won the insert.
-            found = self.existing(serializer.validated_data)
-            if found is None:
-                raise Conflict("conflicts with a concurrent write; retry") from None
-            serializer.instance = found
-            serializer.save()
-            return False
-        return True
+            raise Conflict("conflicts with a concurrent write; retry") from None
+        serializer.instance = upserted.record
+        return upserted.created
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -133,7 +127,13 @@ class AuditedViewSet(
             check_if_match(request, instance)
             serializer = self.get_serializer(instance, data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
-            serializer.save()
+            try:
+                with transaction.atomic():
+                    serializer.save()
+            except IntegrityError:
+                raise Conflict(
+                    "another record of this patient already has this source_system and source_id"
+                ) from None
         return with_etag(Response(serializer.data), serializer.instance)
 
     @extend_schema(
@@ -179,9 +179,7 @@ class AuditedViewSet(
                     # problem; none of them is kept.
                     transaction.set_rollback(True)
         except RecordErrors as refused:
-            errors.update(
-                {index: s.field_errors(error) for index, error in refused.errors.items()}
-            )
+            errors.update({index: field_errors(error) for index, error in refused.errors.items()})
         if errors:
             return Response(
                 {"errors": [{"index": i, "errors": e} for i, e in sorted(errors.items())]},
@@ -192,38 +190,20 @@ class AuditedViewSet(
     def save_bulk(
         self, parser: serializers.ModelSerializer, valid: list[tuple[int, dict[str, Any]]]
     ) -> list[dict[str, Any]]:
-        """Records with known source identifiers update theirs one by one; the new ones are
-        created together. Refusals are raised together (RecordErrors, by request index)."""
-        results: list[dict[str, Any]] = []
-        new: list[tuple[int, models.Model]] = []
-        errors: dict[int, ModelValidationError] = {}
-        for index, data in valid:
-            found = self.existing(data)
-            if found is None:
-                new.append((index, self.model(**data)))
-                continue
-            if getattr(found, "is_entered_in_error", False):
-                errors[index] = ModelValidationError(
-                    {"source_id": ["this source_id names a record marked entered in error"]}
-                )
-                continue
-            try:
-                parser.update(found, data)
-            except ValidationError as error:
-                errors[index] = ModelValidationError(error.detail)
-                continue
-            results.append({"index": index, "id": found.public_id, "created": False})
-        if new:
-            try:
-                create_records([instance for _, instance in new], actor=actor_of(self.request))
-            except RecordErrors as refused:
-                errors.update({new[position][0]: e for position, e in refused.errors.items()})
-        if errors:
-            raise RecordErrors(errors)
-        results.extend(
-            {"index": index, "id": instance.public_id, "created": True} for index, instance in new
-        )
-        return sorted(results, key=lambda result: result["index"])
+        """Every well-formed record through `upsert_records`; refusals are raised together
+        (RecordErrors, by request index)."""
+        try:
+            upserted = upsert_records(
+                self.model, [data for _, data in valid], actor=actor_of(self.request)
+            )
+        except RecordErrors as refused:
+            raise RecordErrors(
+                {valid[position][0]: error for position, error in refused.errors.items()}
+            ) from None
+        return [
+            {"index": index, "id": result.record.public_id, "created": result.created}
+            for (index, _), result in zip(valid, upserted, strict=True)
+        ]
 
     def bulk_context(self, records: list[Any]) -> dict[str, Any]:
         return {}
@@ -238,15 +218,6 @@ class PatientViewSet(AuditedViewSet):
     filterset_class = filters.PatientFilter
     ordering_fields = ["mrn", "birth_date", "diagnosis_date", "created_at", "updated_at"]
 
-    def existing(self, data: dict[str, Any]) -> models.Model | None:
-        if not data.get("source_id") or "site" not in data:
-            return None
-        return Patient.objects.filter(
-            site=data["site"],
-            source_system=data.get("source_system", ""),
-            source_id=data["source_id"],
-        ).first()
-
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().retrieve(request, *args, **kwargs)
         patient = self.get_object()
@@ -256,15 +227,6 @@ class PatientViewSet(AuditedViewSet):
 
 class ClinicalRecordViewSet(AuditedViewSet):
     related = ("patient",)
-
-    def existing(self, data: dict[str, Any]) -> models.Model | None:
-        if not data.get("source_id"):
-            return None
-        return self.model.all_records.filter(
-            patient=data["patient"],
-            source_system=data.get("source_system", ""),
-            source_id=data["source_id"],
-        ).first()
 
     def bulk_context(self, records: list[Any]) -> dict[str, Any]:
         """Every patient the request names, looked up once, among those the caller can see."""

@@ -97,7 +97,10 @@ def _copy(model: type[models.Model], fields: list[models.Field], rows: Iterable[
     json_fields = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
     columns = ", ".join(connection.ops.quote_name(column(field)) for field in fields)
     table = connection.ops.quote_name(model._meta.db_table)
+    # The raw psycopg cursor raises psycopg's own errors: wrapped, a clash is Django's
+    # IntegrityError as for any other query.
     with (
+        connection.wrap_database_errors,
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
     ):

@@ -1,5 +1,5 @@
-"""What every request passes: two-factor verification where a site requires it, and no
-caching of patient data by a browser or a proxy."""
+"""What every request passes: NUL characters refused in queries, two-factor verification
+where a site requires it, and no caching of patient data by a browser or a proxy."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
@@ -69,3 +69,22 @@ class TwoFactorMiddleware:
                 )
             return redirect_to_login(request.get_full_path(), reverse("two-factor"))
         return self.get_response(request)
+
+
+def refuse_nul_in_query(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """A NUL character in a search or filter (`?q=a%00b`) is a 400: PostgreSQL refuses it in
+    a query parameter with an error, which would otherwise be a 500 on every page that
+    filters."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                return HttpResponseBadRequest(
+                    f"{name.replace(chr(0), '')}: NUL characters are not accepted",
+                    content_type="text/plain",
+                )
+        return get_response(request)
+
+    return middleware

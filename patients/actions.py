@@ -7,24 +7,28 @@ can skip validation or the audit row.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from mstrack.db import insert_instances
+from patients.identifiers import normalise_identifier
 from patients.models import (
     AuditAction,
     AuditEvent,
     ClinicalRecord,
     EvaluationRequest,
     Patient,
+    Site,
     Therapy,
     TherapyCourse,
     validate_many,
@@ -95,13 +99,25 @@ def _audit(instance: models.Model, *, actor: Actor, action: str, before: Any, af
     _audit_event(instance, actor=actor, action=action, before=before, after=after).save()
 
 
-def _announce(instance: models.Model) -> None:
-    patient = _patient_of(instance)
-    if patient is not None and patient.pk is not None:
-        request_evaluation([patient.pk], sender=type(instance))
+# The patients touched inside `one_evaluation_per_patient`, announced once when it ends.
+_touched: ContextVar[set[int] | None] = ContextVar("touched_patients", default=None)
 
 
-def request_evaluation(patient_ids: Iterable[int], *, sender: type[models.Model]) -> None:
+def _announce(*records: models.Model | None) -> None:
+    """After commit, ask for the evaluation of every patient the records belong to."""
+    # By key: the record's patient need not be fetched to be named.
+    patient_ids = {
+        record.pk if isinstance(record, Patient) else getattr(record, "patient_id", None)
+        for record in records
+    } - {None}
+    touched = _touched.get()
+    if touched is not None:
+        touched.update(patient_ids)
+        return
+    request_evaluation(patient_ids)
+
+
+def request_evaluation(patient_ids: Iterable[int]) -> None:
     """Ask for these patients' evaluation: kept in the database in the writer's transaction
     (the outbox, `EvaluationRequest`) and announced after commit (to the broker, through
     `patients_data_changed`). A request the broker misses is drained later."""
@@ -109,12 +125,60 @@ def request_evaluation(patient_ids: Iterable[int], *, sender: type[models.Model]
     if not ids:
         return
     EvaluationRequest.objects.bulk_create([EvaluationRequest(patient_id=pk) for pk in ids])
-    transaction.on_commit(partial(patients_data_changed.send, sender=sender, patient_ids=ids))
+    transaction.on_commit(partial(patients_data_changed.send, sender=Patient, patient_ids=ids))
+
+
+@contextmanager
+def one_evaluation_per_patient() -> Iterator[None]:
+    """Writes inside announce each patient they touch once, at the end: a bulk request of
+    1,000 updates of one patient asks for one evaluation, not 1,000. Use it inside the
+    request's transaction, so that a rollback announces nothing."""
+    if _touched.get() is not None:
+        yield
+        return
+    touched: set[int] = set()
+    token = _touched.set(touched)
+    try:
+        yield
+    finally:
+        _touched.reset(token)
+    # A transaction already marked for rollback (a refused bundle) writes nothing more.
+    if not transaction.get_connection().needs_rollback:
+        request_evaluation(touched)
+
+
+def field_errors(error: ValidationError) -> dict[str, list[str]]:
+    """A model's ValidationError as messages by field name, the whole record's under
+    "non_field_errors": the one shape the API and the FHIR import answer with."""
+    errors = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+    return {
+        ("non_field_errors" if field in (NON_FIELD_ERRORS, "") else field): messages
+        for field, messages in errors.items()
+    }
+
+
+class EnteredInError(ValidationError):
+    """A write names (by its source identifiers) a record withdrawn as entered in error."""
+
+
+def refuse_entered_in_error(record: models.Model) -> None:
+    """A withdrawn record stays withdrawn: writing to it again would bring it back into
+    every computation behind the back of whoever withdrew it."""
+    if getattr(record, "is_entered_in_error", False):
+        raise EnteredInError(
+            {
+                "source_id": [
+                    f"this source_id names {record._meta.verbose_name} "
+                    f"{getattr(record, 'public_id', record.pk)}, marked entered in error"
+                ]
+            }
+        )
 
 
 @transaction.atomic
 def save_record(instance: Record, *, actor: Actor) -> Record:
-    """Validate (raising ValidationError by field), save and audit a create or update."""
+    """Validate (raising ValidationError by field), save and audit a create or update.
+    A record moved to another patient announces both: the first may lose an alert."""
     manager = type(instance)._base_manager
     previous = manager.filter(pk=instance.pk).first() if instance.pk else None
     instance.full_clean()
@@ -126,8 +190,189 @@ def save_record(instance: Record, *, actor: Actor) -> Record:
         before=snapshot(previous) if previous else None,
         after=snapshot(instance),
     )
-    _announce(instance)
+    _announce(previous, instance)
     return instance
+
+
+SOURCE_KEY = ("source_system", "source_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Upserted(Generic[Record]):
+    record: Record
+    created: bool
+
+
+def _normalised(model: type[models.Model], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values with their identifiers as the model stores them (see `Patient.clean_own`),
+    so that a look-alike finds the record it looks like."""
+    out = dict(values)
+    for name in ("source_system", "source_id"):
+        if isinstance(out.get(name), str):
+            out[name] = normalise_identifier(out[name])
+    if issubclass(model, Patient) and isinstance(out.get("mrn"), str):
+        site = out.get("site")
+        out["mrn"] = Patient.mrn_as_stored(out["mrn"], site if isinstance(site, Site) else None)
+    return out
+
+
+def _key_of(
+    model: type[models.Model], values: Mapping[str, Any], by: Sequence[str]
+) -> tuple[Any, ...] | None:
+    """(scope, *key): the site for a patient, the patient for a clinical record. None when
+    the values carry no key (a blank source_id names nothing)."""
+    scope = values.get("site" if issubclass(model, Patient) else "patient")
+    key = {name: values.get(name, "") for name in by}
+    if scope is None or not all(value for name, value in key.items() if name != "source_system"):
+        return None
+    return (getattr(scope, "pk", scope), *key.values())
+
+
+def _find(
+    model: type[Record], keys: Sequence[tuple[Any, ...]], by: Sequence[str]
+) -> dict[tuple[Any, ...], Record]:
+    """The stored records (withdrawn ones included) with these keys, in one query."""
+    if not keys:
+        return {}
+    scope = "site_id" if issubclass(model, Patient) else "patient_id"
+    names = [scope, *by]
+    wanted = set(keys)
+    candidates = model._base_manager.filter(
+        **{f"{name}__in": {key[i] for key in keys} for i, name in enumerate(names)}
+    )
+    found = {}
+    for record in candidates:
+        key = tuple(getattr(record, name) for name in names)
+        if key in wanted:
+            found[key] = record
+    return found
+
+
+def find_record(
+    model: type[Record], values: Mapping[str, Any], *, by: Sequence[str] = SOURCE_KEY
+) -> Record | None:
+    """The stored record (withdrawn ones included) an earlier write with the same key made."""
+    key = _key_of(model, _normalised(model, values), by)
+    return _find(model, [key], by).get(key) if key else None
+
+
+def upsert_record(
+    model: type[Record],
+    values: Mapping[str, Any],
+    *,
+    actor: Actor,
+    by: Sequence[str] = SOURCE_KEY,
+) -> Upserted[Record]:
+    """Create a record, or update the one an earlier write with the same key created (by
+    default its sender's source_system + source_id, within its site or patient): a retried
+    write never duplicates. The API (one record or a bulk, through `upsert_records`) and
+    FHIR bundles all write through here. Refuses a record marked entered in error
+    (EnteredInError); an update that changes nothing writes nothing.
+
+    Concurrent identical writes get the same answer: the one that loses the race to insert
+    (IntegrityError on the unique key), or that finds the winner's record only when
+    validating (e.g. "already has a visit on …"), updates the winner's record instead."""
+    values = _normalised(model, values)
+    with transaction.atomic():
+        found = find_record(model, values, by=by)
+        if found is None:
+            try:
+                # A savepoint: a concurrent twin's insert may win the unique key.
+                with transaction.atomic():
+                    return Upserted(save_record(model(**values), actor=actor), created=True)
+            except (IntegrityError, ValidationError):
+                found = find_record(model, values, by=by)
+                if found is None:
+                    raise
+        return update_record(found, values, actor=actor)
+
+
+def update_record(found: Record, values: Mapping[str, Any], *, actor: Actor) -> Upserted[Record]:
+    """The update half of `upsert_record`, for a caller already holding the stored record."""
+    refuse_entered_in_error(found)
+    changed = [name for name, value in values.items() if _differs(found, name, value)]
+    if changed:
+        for name in changed:
+            setattr(found, name, values[name])
+        save_record(found, actor=actor)
+    return Upserted(found, created=False)
+
+
+def _differs(record: models.Model, name: str, value: Any) -> bool:
+    field = record._meta.get_field(name)
+    if field.is_relation:
+        # By key: comparing instances would fetch the related row.
+        return getattr(record, field.attname) != getattr(value, "pk", value)
+    return getattr(record, name) != value
+
+
+@transaction.atomic
+def upsert_records(
+    model: type[Record],
+    batch: Sequence[Mapping[str, Any]],
+    *,
+    actor: Actor,
+    by: Sequence[str] = SOURCE_KEY,
+) -> list[Upserted[Record]]:
+    """`upsert_record` for many records of one model, all or none (RecordErrors by
+    position): one query finds the stored ones, one insert creates the new ones, and each
+    patient touched is evaluated once for the whole batch."""
+    errors: dict[int, ValidationError] = {}
+    batch = [_normalised(model, values) for values in batch]
+    keys = [_key_of(model, values, by) for values in batch]
+    first: dict[tuple[Any, ...], int] = {}
+    for position, key in enumerate(keys):
+        if key is None:
+            continue
+        if key in first:
+            # Which of the two should win is the sender's to say, not ours.
+            errors[position] = ValidationError(
+                {"source_id": [f"the same source_id as record {first[key]} of this request"]}
+            )
+        else:
+            first[key] = position
+    stored = _find(model, [key for key in keys if key], by)
+    results: dict[int, Upserted[Record]] = {}
+    new: list[tuple[int, Record]] = []
+    with one_evaluation_per_patient():
+        for position, values in enumerate(batch):
+            found = stored.get(keys[position]) if keys[position] else None
+            if position in errors:
+                continue
+            if found is None:
+                new.append((position, model(**values)))
+                continue
+            try:
+                results[position] = update_record(found, values, actor=actor)
+            except ValidationError as error:
+                errors[position] = error
+        if new:
+            try:
+                with transaction.atomic():
+                    create_records([instance for _, instance in new], actor=actor)
+                results.update({p: Upserted(instance, created=True) for p, instance in new})
+            except (RecordErrors, IntegrityError) as failed:
+                new_keys = [key for position, _ in new if (key := keys[position])]
+                if isinstance(failed, RecordErrors) and not _find(model, new_keys, by):
+                    errors.update({new[p][0]: error for p, error in failed.errors.items()})
+                else:
+                    # A concurrent request created some of them first (its insert won the
+                    # key, or its records now clash with these): one at a time, each as
+                    # its own retry would be.
+                    for position, _ in new:
+                        try:
+                            results[position] = upsert_record(
+                                model, batch[position], actor=actor, by=by
+                            )
+                        except ValidationError as error:
+                            errors[position] = error
+                        except IntegrityError:
+                            errors[position] = ValidationError(
+                                "clashes with a record stored at the same time; send it again"
+                            )
+        if errors:
+            raise RecordErrors(errors)
+    return [results[position] for position in range(len(batch))]
 
 
 class RecordErrors(Exception):
@@ -160,13 +405,9 @@ def create_records(instances: Sequence[Record], *, actor: Actor) -> list[Record]
     errors = validate_many(instances, exclude=loaded)
     if errors:
         raise RecordErrors(errors)
-    try:
-        with transaction.atomic():
-            insert_instances(instances)
-    except IntegrityError:
-        # A clash that validate_many cannot see (two records of the batch with one
-        # source_id): one at a time, the clash is named.
-        return _save_each(instances, actor=actor)
+    # A source_id clash (a concurrent request's insert) raises IntegrityError: the caller
+    # decides (upsert_records retries one at a time).
+    insert_instances(instances)
     insert_instances(
         [
             _audit_event(
@@ -179,29 +420,8 @@ def create_records(instances: Sequence[Record], *, actor: Actor) -> list[Record]
             for instance in instances
         ]
     )
-    patients = [_patient_of(instance) for instance in instances]
-    if instances:
-        request_evaluation(
-            (p.pk for p in patients if p is not None and p.pk is not None),
-            sender=type(instances[0]),
-        )
-    return list(instances)
-
-
-def _save_each(instances: Sequence[Record], *, actor: Actor) -> list[Record]:
-    errors: dict[int, ValidationError] = {}
-    for index, instance in enumerate(instances):
-        instance.pk = None
-        try:
-            save_record(instance, actor=actor)
-        except ValidationError as error:
-            errors[index] = error
-        except IntegrityError:
-            errors[index] = ValidationError(
-                "clashes with an earlier record of the batch (the same source_id twice?)"
-            )
-    if errors:
-        raise RecordErrors(errors)
+    with one_evaluation_per_patient():
+        _announce(*instances)
     return list(instances)
 
 
@@ -263,7 +483,7 @@ def save_therapy(therapy: Therapy, *, actor: Actor) -> Therapy:
             .values_list("patient_id", flat=True)
             .distinct()
         )
-        request_evaluation(patient_ids, sender=Therapy)
+        request_evaluation(patient_ids)
     return therapy
 
 

@@ -105,7 +105,7 @@ class ClinicalRecordAdmin(AuditedAdmin):
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "created_at"]
+    list_display = ["code", "name", "mrn_case_sensitive", "created_at"]
     search_fields = ["code", "name"]
 
 

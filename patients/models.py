@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from monitoring.clinical import measures, nfl
 from mstrack.db import Tomorrow
+from patients.identifiers import normalise_identifier, normalise_mrn
 
 
 class Role(models.TextChoices):
@@ -140,6 +141,12 @@ class Site(models.Model):
         default=False,
         help_text="Its users confirm each sign-in with an authenticator app (TOTP) before "
         "they see patient data.",
+    )
+    mrn_case_sensitive = models.BooleanField(
+        "MRNs are case-sensitive",
+        default=False,
+        help_text="Off (the default): bee00002 and BEE00002 are one patient, and MRNs are kept "
+        "in capitals. On: they are two patients, and MRNs are kept as typed.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -264,7 +271,9 @@ class Patient(Validated):
 
     def clean_own(self, errors: ErrorCollector) -> None:
         today = timezone.localdate()
-        self.mrn = (self.mrn or "").strip()
+        self.mrn = self.mrn_as_stored(self.mrn, self.site if self.site_id else None)
+        self.source_system = normalise_identifier(self.source_system)
+        self.source_id = normalise_identifier(self.source_id)
         if not self.mrn:
             errors.add("mrn", "an MRN is required")
         if self.birth_date:
@@ -304,6 +313,12 @@ class Patient(Validated):
                 ]
             seen.add(key)
         return found
+
+    @staticmethod
+    def mrn_as_stored(mrn: str, site: Site | None) -> str:
+        """Look-alike MRNs (`BEE00002` + zero-width space, full-width letters, other case at
+        a site whose MRNs ignore case) are one MRN: unique after this, not before."""
+        return normalise_mrn(mrn, case_sensitive=site is not None and site.mrn_case_sensitive)
 
     def age_on(self, day: dt.date) -> int:
         return nfl.age_on(self.birth_date, day)
@@ -353,6 +368,8 @@ class ClinicalRecord(Validated):
         return self.entered_in_error_at is not None
 
     def clean_own(self, errors: ErrorCollector) -> None:
+        self.source_system = normalise_identifier(self.source_system)
+        self.source_id = normalise_identifier(self.source_id)
         self.clean_values(errors)
         day = getattr(self, self.date_field)
         if day and self.patient_id:

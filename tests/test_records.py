@@ -83,9 +83,13 @@ def test_committed_change_announces_the_patient(
     patients_data_changed.connect(listener)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            save_record(f.visit(patient), actor=Actor.of(nurse_a))
+            visit = save_record(f.visit(patient), actor=Actor.of(nurse_a))
             assert received == []  # not before the commit
         assert received == [patient.pk]
+        with django_capture_on_commit_callbacks(execute=True):
+            visit.edss = Decimal("3.0")
+            save_record(visit, actor=Actor.of(nurse_a))
+        assert received == [patient.pk, patient.pk]  # once per change
     finally:
         patients_data_changed.disconnect(listener)
 

@@ -67,10 +67,15 @@ def broker() -> str:
 
 
 @contextmanager
-def worker(url: str, name: str) -> Iterator[Callable[[], str]]:
-    """A `celery worker` subprocess; yields a function that reads its log so far."""
+def worker(
+    url: str, name: str, *, beat: bool = False, env_extra: dict[str, str] | None = None
+) -> Iterator[Callable[[], str]]:
+    """A `celery worker` subprocess (with beat inside it if asked); yields a function that
+    reads its log so far."""
+    schedule = tempfile.TemporaryDirectory(prefix="celerybeat-")
     env = {
         **os.environ,
+        **(env_extra or {}),
         "DATABASE_URL": _database_url(),
         "REDIS_URL": url,
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_SECONDS),
@@ -78,8 +83,9 @@ def worker(url: str, name: str) -> Iterator[Callable[[], str]]:
         "CONN_MAX_AGE": "0",
     }
     log = tempfile.NamedTemporaryFile("w+", prefix=f"celery-{name}-", suffix=".log")
+    beat_options = ["--beat", f"--schedule={schedule.name}/schedule"] if beat else []
     process = subprocess.Popen(
-        worker_command(name),
+        [*worker_command(name), *beat_options],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -96,6 +102,7 @@ def worker(url: str, name: str) -> Iterator[Callable[[], str]]:
         process.kill()
         process.wait(timeout=10)
         log.close()
+        schedule.cleanup()
 
 
 @contextmanager

@@ -39,6 +39,7 @@ def measure(n: int, code: str, day: str, value, unit: str = "{score}") -> dict:
         "resource": {
             "resourceType": "Observation",
             "id": f"obs-{n}",
+            "identifier": [{"value": f"obs-{n}"}],
             "status": "final",
             "code": coded(M, code),
             "subject": {"reference": PATIENT},
@@ -52,7 +53,7 @@ def measure(n: int, code: str, day: str, value, unit: str = "{score}") -> dict:
 def full_bundle() -> dict:
     entry = lambda resource, n: {  # noqa: E731
         "fullUrl": f"urn:uuid:0b8f8a34-5c1e-4f1c-9a57-0000000002{n:02d}",
-        "resource": resource,
+        "resource": {**resource, "identifier": [{"value": resource["id"]}]},
         "request": {"method": "POST", "url": resource["resourceType"]},
     }
     subject = {"reference": PATIENT}
@@ -352,16 +353,15 @@ MALFORMED = {
     ),
     "no MRN": (bad(lambda b: b["entry"][0]["resource"].pop("identifier")), 0, "MRN"),
     "SDMT not whole": (bad(set_value(5, 40.5)), 5, "whole number"),
-    "entries without id or fullUrl": (
-        bad(
-            lambda b: [
-                b["entry"][9]["resource"].pop("id"),
-                b["entry"][9].pop("fullUrl"),
-                b["entry"].append(copy.deepcopy(b["entry"][9])),
-            ]
-        ),
+    "a record without identifier": (
+        bad(lambda b: b["entry"][9]["resource"].pop("identifier")),
         9,
-        "needs its id",
+        "needs an identifier",
+    ),
+    "an unsupported condition": (
+        bad(lambda b: b["entry"][9]["request"].update(ifNoneExist="date=2023-05-02")),
+        None,
+        "only identifier=system|value",
     ),
     "partial date": (
         bad(lambda b: b["entry"][7]["resource"].update(effectiveDateTime="2023")),
@@ -448,3 +448,93 @@ def test_anonymous_is_refused_with_an_operation_outcome(client):
     response = client.post("/fhir/", "{}", content_type="application/fhir+json")
     assert response.status_code == 401
     OperationOutcome.model_validate(response.json())
+
+
+def small_bundle(mrn: str, day: str, edss: float, identifier: str | None) -> dict:
+    """A new patient `Patient/p1` and one EDSS `Observation/edss`: the ids every EHR reuses."""
+    observation = {
+        "resourceType": "Observation",
+        "id": "edss",
+        "status": "final",
+        "code": coded(M, "edss"),
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": day,
+        "valueQuantity": {"value": edss, "unit": "{score}"},
+    }
+    if identifier:
+        observation["identifier"] = [{"system": "urn:ehr-a:obs", "value": identifier}]
+    patient = copy.deepcopy(full_bundle()["entry"][0]["resource"])
+    patient["identifier"][0]["value"] = mrn
+    diagnosis = {
+        "resourceType": "Condition",
+        "id": "dx",
+        "code": coded("http://snomed.info/sct", "426373005"),
+        "subject": {"reference": "Patient/p1"},
+    }
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": r, "request": {"method": "POST", "url": r["resourceType"]}}
+            for r in (patient, diagnosis, observation)
+        ],
+    }
+
+
+def test_a_resource_id_names_the_resource_within_its_bundle_only(token_a, site_a):
+    first = post(token_a, small_bundle("F-1", "2023-01-10", 2.0, "visit-1"))
+    again = post(token_a, small_bundle("F-1", "2023-07-10", 3.5, "visit-2"))
+    assert first[0] == again[0] == 200, (first, again)
+    patient = Patient.objects.get(site=site_a, mrn="F-1")
+    assert [(v.date.isoformat(), float(v.edss)) for v in patient.visits.order_by("date")] == [
+        ("2023-01-10", 2.0),
+        ("2023-07-10", 3.5),
+    ]
+    # Another new patient, again `Patient/p1` in its bundle: created, not refused.
+    status, body = post(token_a, small_bundle("F-2", "2023-01-10", 1.5, "visit-3"))
+    assert status == 200, body
+    assert body["entry"][0]["response"]["status"] == "201 Created"
+    assert Patient.objects.filter(site=site_a).count() == 2
+    # The same bundle again, identifiers and all: nothing new, nothing changed.
+    audited = AuditEvent.objects.count()
+    status, body = post(token_a, small_bundle("F-2", "2023-01-10", 1.5, "visit-3"))
+    assert status == 200 and {e["response"]["status"] for e in body["entry"]} == {"200 OK"}
+    assert Visit.objects.count() == 3 and AuditEvent.objects.count() == audited
+
+
+def test_a_record_without_identifier_is_refused_rather_than_entered_twice(token_a):
+    status, body = post(token_a, small_bundle("F-1", "2023-01-10", 2.0, None))
+    assert status == 400 and "needs an identifier" in json.dumps(body)
+    assert counts() == (0, 0, 0, 0, 0, 0)
+
+
+def test_conditional_create_leaves_an_existing_record_as_it_is(token_a, site_a):
+    bundle = small_bundle("F-1", "2023-01-10", 2.0, None)
+    bundle["entry"][2]["request"]["ifNoneExist"] = "identifier=urn:ehr-a:obs|visit-1"
+    assert post(token_a, bundle)[0] == 200
+    visit = Visit.objects.get()
+    assert (visit.source_system, visit.source_id) == ("urn:ehr-a:obs", "visit-1")
+    bundle["entry"][2]["resource"]["valueQuantity"]["value"] = 6.5
+    status, body = post(token_a, bundle)
+    assert status == 200 and body["entry"][2]["response"]["status"] == "200 OK"
+    visit.refresh_from_db()
+    assert float(visit.edss) == 2.0 and Visit.objects.count() == 1
+
+
+def test_a_bundle_evaluates_each_patient_it_touches_once(
+    token_a, django_capture_on_commit_callbacks
+):
+    from patients.signals import patients_data_changed
+
+    received: list[int] = []
+
+    def listener(sender, patient_ids, **kwargs):
+        received.extend(patient_ids)
+
+    patients_data_changed.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post(token_a, full_bundle())[0] == 200
+    finally:
+        patients_data_changed.disconnect(listener)
+    assert received == [Patient.objects.get().pk]
