@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.models import Rule, Severity
+from monitoring.clinical import thresholds as t
 from monitoring.clinical.progression import Event
 from monitoring.clinical.records import State
 from monitoring.status import Assessment, CourseRecord, public_id_of
@@ -150,7 +151,7 @@ def first_year_score(a: Assessment) -> list[Finding]:
         return []
     relapses = [public_id_of(r) for r in s.relapses]
     lesions = [public_id_of(sc) for sc in s.scans if (sc.new_t2 or 0) > 0]
-    high = magnims >= 2 or rio >= cfg.rio_alert_points
+    high = magnims >= t.MAGNIMS_HIGH_POINTS or rio >= cfg.rio_alert_points
     return [
         Finding(
             rule=Rule.FIRST_YEAR_SCORE,

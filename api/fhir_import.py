@@ -526,6 +526,7 @@ def _nfl(
         "matrix": matrix,
         "assay": assay or "",
         "lab_upper_limit": upper,
+        "z_score": None,
     }
     fields = {
         "date": "effectiveDateTime",
@@ -534,6 +535,12 @@ def _nfl(
         "assay": "method",
         "lab_upper_limit": "referenceRange[0].high.value",
     }
+    # The lab's z-score wins over any limit (spec §5): kept, not dropped.
+    for position, component in enumerate(resource.component or []):
+        if (c.MEASURES, c.NFL_Z_SCORE) in _codes(component.code):
+            z = component.valueQuantity
+            values["z_score"] = z.value if z else None
+            fields["z_score"] = f"component[{position}].valueQuantity.value"
     created = record.pk is None
     if _save(ctx, index, record, values, fields):
         ctx.written[index] = Written("Observation", str(record.public_id), created)

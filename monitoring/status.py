@@ -28,6 +28,7 @@ from alerts.models import PatientStatus
 from monitoring.clinical import records as engine
 from monitoring.clinical.atrophy import BrainVolumeChange, brain_volume_change
 from monitoring.clinical.definitions import Definition, definition
+from monitoring.clinical.episodes import current_episode
 from monitoring.clinical.neda import NedaStatus, NedaWindow, neda_status
 from monitoring.clinical.nfl import NflStatus, assess_nfl
 from monitoring.clinical.progression import Compiled, Event, assess
@@ -184,12 +185,13 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
         "therapy__therapy_class",
         "start",
         "end",
+        "stop_reason",
     )
-    for patient_id, pk, public_id, code, name, therapy_class, start, end in courses:
+    for patient_id, pk, public_id, code, name, therapy_class, start, end, stop in courses:
         if patient_id not in out:
             continue
         out[patient_id].courses.append(
-            CourseRecord(name, therapy_class, start, end, pk, str(public_id), code)
+            CourseRecord(name, therapy_class, start, end, bool(stop), pk, str(public_id), code)
         )
     visits = _rows(Visit, of_these, "date", "public_id", "date", "edss", "scheduled")
     for patient_id, public_id, day, edss, scheduled in visits:
@@ -315,12 +317,6 @@ class Assessment:
         return [s.public_id for s in self.records.scans if s.date in wanted]
 
 
-def current_course(courses: Sequence[CourseRecord], as_of: dt.date) -> CourseRecord | None:
-    """The latest-started course running on `as_of` (induction courses stay open, §7)."""
-    running = [c for c in courses if c.start <= as_of and (c.end is None or c.end >= as_of)]
-    return max(running, key=lambda c: (c.start, c.pk), default=None)
-
-
 def closed_years_key(records: PatientRecords, *, as_of: dt.date, config: Config) -> str:
     """A fingerprint of everything the stored calendar years before `as_of`'s year depend on.
 
@@ -357,7 +353,8 @@ def assess_patient(
     relapse_days = [r.onset for r in records.relapses]
     events = assess(records.visits, relapse_days, d, config.compiled)
     worsening = tuple(e for e in events if e.kind == "worsening")
-    course = current_course(records.courses, as_of)
+    # The therapy episode: an induction drug's courses are one, from its first course (§7).
+    course = current_episode(records.courses, as_of)
     history = engine.ClinicalHistory(
         relapses=records.relapses,
         worsenings=[engine.WorseningOnset(e.onset.date, e.cdw_type) for e in worsening],

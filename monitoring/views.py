@@ -21,7 +21,6 @@ from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
 from monitoring.clinical.explain import explain_definition
 from monitoring.clinical.nfl import simren_limit
-from monitoring.clinical.rebaseline import add_months
 from monitoring.events import EventRow, computed_events, stored_events
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.actions import Actor, record_read, save_record
@@ -143,7 +142,17 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "chosen": chosen,
         "decides": decides,
         "definition_text": explain_definition(definition(chosen)),
-        "plots": _plots(patient, visits, relapses, scans, nfl, courses, events, today),
+        "plots": _plots(
+            patient,
+            visits,
+            relapses,
+            scans,
+            nfl,
+            courses,
+            events,
+            today,
+            status.rebaseline_date if status else None,
+        ),
     }
     return render(request, "clinic/patient_detail.html", context)
 
@@ -157,15 +166,15 @@ def _plots(
     courses: list[TherapyCourse],
     events: list[EventRow],
     today: dt.date,
+    rebaseline: dt.date | None,
 ) -> dict[str, str]:
     dates = [v.date for v in visits] + [s.date for s in scans] + [n.date for n in nfl]
     start = min(dates + [c.start for c in courses], default=today - dt.timedelta(days=365))
     start = dt.date(start.year, 1, 1)
     bands = [plots.Band(c.start, c.end or today, str(c.therapy)) for c in courses]
     markers = [plots.Marker(r.onset, "relapse", "relapse") for r in relapses]
-    current = next((c for c in reversed(courses) if c.end is None), None)
-    if current is not None:
-        rebaseline = add_months(current.start, current.therapy.rebaseline_months)
+    # The stored status's re-baseline: of the current episode, from the engine (one source).
+    if rebaseline is not None:
         markers.append(plots.Marker(rebaseline, "re-baseline", "rebaseline"))
     limit = simren_limit(patient.age_on(today))
     return {
@@ -191,7 +200,7 @@ def _plots(
             markers=markers,
         ),
         "mri": plots.bars(
-            [(s.date, s.new_t2 + s.gd_enhancing) for s in scans],
+            [(s.date, s.new_t2 + (s.gd_enhancing or 0)) for s in scans],
             title="MRI activity (new/enlarging T2 + Gd-enhancing lesions)",
             start=start,
             end=today,

@@ -104,7 +104,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Therapy)
 class TherapyAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "therapy_class", "rebaseline_months"]
+    list_display = ["name", "code", "therapy_class"]
     list_filter = ["therapy_class"]
 
 

@@ -9,6 +9,7 @@ the engine itself receives them as plain arguments.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 # --- Measurements [§1] ---------------------------------------------------------------
@@ -19,8 +20,15 @@ NHPT_MAX_SECONDS = Decimal("300")  # nine-hole peg test
 SDMT_MIN = 0
 SDMT_MAX = 110
 LESION_COUNT_MAX = 1000  # beyond any real scan report: a typing error
-PBVC_ABS_MAX = Decimal("20")  # percent brain volume change between two scans
+# |PBVC| beyond 5 % for one scan pair is implausible: re-check the report. Rows stored before
+# this rule may hold up to PBVC_STORED_MAX, which the database still enforces.
+PBVC_ABS_MAX = Decimal("5")
+PBVC_STORED_MAX = Decimal("20")
 NFL_MAX_PG_ML = Decimal("100000")  # CSF NfL reaches tens of thousands, never more
+NFL_Z_MIN = Decimal("-5")  # a lab z-score outside -5..+10 is a typing or export error
+NFL_Z_MAX = Decimal("10")
+EARLIEST_DATE = dt.date(1900, 1, 1)  # births and records before this are typing errors
+RELAPSE_MIN_GAP_DAYS = 30  # an onset < 30 days after another is the same relapse
 
 # --- Confirmed disability worsening [§2] ------------------------------------------------
 # Minimum meaningful EDSS change, measured from the reference value [§2.1].
@@ -99,6 +107,7 @@ JCV_OVERDUE_MONTHS = 6  # natalizumab JCV serology
 
 # --- Alerts [§3, §4] -------------------------------------------------------------------
 MAGNIMS_ALERT_POINTS = 1  # Sormani 2016: MAGNIMS >= 1 in the first year (27 % 3-year failure)
+MAGNIMS_HIGH_POINTS = 2  # Sormani 2016: MAGNIMS 2 (48 % 3-year failure) makes the alert high
 RIO_ALERT_POINTS = RIO_HIGH_RISK  # modified Rio >= 2 is high risk
 # An event (relapse, active scan, confirmed worsening) raises an alert when it lies within this
 # many months of today: older events are history, not news, on a first evaluation.
