@@ -141,7 +141,8 @@ def mri_activity_on_therapy(a: Assessment) -> list[Finding]:
 
 def first_year_score(a: Assessment) -> list[Finding]:
     """MAGNIMS >= ALERT_MAGNIMS_POINTS or modified Rio >= ALERT_RIO_POINTS in the first year
-    after re-baseline, from what is recorded so far (scores only rise) [§4]."""
+    of the therapy (timing: `thresholds.SCORE_TIMING`), from what is recorded so far (scores
+    only rise, so a provisional score is a lower bound) [§4]."""
     s, course = a.scores, a.course
     if s is None or course is None:
         return []

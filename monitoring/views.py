@@ -19,7 +19,7 @@ from alerts.models import PatientStatus
 from monitoring import forms, plots
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
-from monitoring.clinical.explain import explain_definition
+from monitoring.clinical.explain import explain_definition, explain_treatment_rules
 from monitoring.clinical.nfl import simren_limit
 from monitoring.events import EventRow, computed_events, stored_events
 from monitoring.models import MriScan, NflSample, Relapse, Visit
@@ -141,7 +141,9 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "definitions": list(PRESETS),
         "chosen": chosen,
         "decides": decides,
-        "definition_text": explain_definition(definition(chosen)),
+        "definition_text": "\n".join(
+            (explain_definition(definition(chosen)), explain_treatment_rules())
+        ),
         "plots": _plots(
             patient,
             visits,

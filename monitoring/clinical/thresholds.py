@@ -1,6 +1,6 @@
 """Every clinical threshold of mstrack, in one place.
 
-Each constant is a default taken from `shared/spec/clinical.md` (section in brackets) and
+Each constant is a default taken from `docs/clinical.md` (section in brackets) and
 its published source. Results store the definition they were computed with, so changing a
 value here never silently rewrites history: recomputation records the new values.
 Django settings may override the monitoring and alert values (see `mstrack/settings.py`);
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Literal
 
 # --- Measurements [§1] ---------------------------------------------------------------
 # Kurtzke 1983: 0, then 1.0 to 10.0 in half steps (there is no 0.5).
@@ -68,9 +69,18 @@ REBASELINE_MONTHS_INDUCTION = 24  # alemtuzumab, cladribine, aHSCT
 MAGNIMS_NEW_T2 = 3  # >= 3 new T2 lesions in the first year scores
 RIO_NEW_T2 = 4  # modified Rio: > 4 new T2 lesions scores 1
 RIO_HIGH_RISK = 2
-# The first-year closing MRI is rarely on the anniversary: a scan up to this many months after
-# the first year ends still closes it (its new T2 are vs the previous scan, so a late closing
-# scan adds a few weeks of lesions rather than losing the year).
+# When the first year runs [§4]: "year_one" (default, as published by Sormani 2013/2016: the
+# 12 months from the start of the therapy, for induction from the first course) or
+# "after_rebaseline" (the earlier reading: the 12 months after the re-baseline date).
+SCORE_TIMING: Literal["year_one", "after_rebaseline"] = "year_one"
+# year_one: new T2 on the scan closest to month 12 (9-15 months after the start), against the
+# last earlier scan from month 3 on (the re-baseline scan MAGNIMS recommends).
+SCORE_CLOSING_FROM_MONTHS = 9
+SCORE_CLOSING_TO_MONTHS = 15
+SCORE_REFERENCE_FROM_MONTHS = 3
+# after_rebaseline: the closing MRI is rarely on the anniversary: a scan up to this many months
+# either side of the year's last day still closes it (its new T2 are vs the previous scan, so a
+# late closing scan adds a few weeks of lesions rather than losing the year).
 SCORE_CLOSING_SCAN_GRACE_MONTHS = 3
 
 # --- Neurofilament light [§5] ----------------------------------------------------------

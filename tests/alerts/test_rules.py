@@ -93,7 +93,7 @@ def test_therapy_switch_resolves_with_the_reason(today, patient):
 def test_mri_activity_after_the_reference_scan(today, patient):
     course(patient)
     add(mri_scan(patient, date=D(2022, 12, 1)))
-    add(mri_scan(patient, date=D(2023, 8, 1), gd_enhancing=2))  # reference: does not count
+    add(mri_scan(patient, date=D(2023, 8, 1), new_t2=3))  # reference: its new T2 do not count
     run(patient)
     assert alerts(patient, Rule.MRI_ACTIVITY_ON_THERAPY) == []
     active = add(mri_scan(patient, date=D(2024, 8, 1), new_t2=2))
