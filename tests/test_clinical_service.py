@@ -339,3 +339,13 @@ def test_a_second_therapy_while_one_is_open_is_refused(client, patient):
     )
     assert late_stop.status_code == 400
     assert after["id"] in late_stop.json()["end"][0]
+
+
+# --- The rules in words beside the results --------------------------------------------------
+
+
+def test_the_patient_page_says_the_rules_in_words(neurologist_a, patient):
+    page = signed_in(neurologist_a).get(f"/patients/{patient.public_id}/").content.decode()
+    assert "its Gd-enhancing lesions count as activity" in page
+    assert "the end of an infusion is not the end of the therapy" in page
+    assert "Simrén age limits are for Simoa" in page
