@@ -351,3 +351,47 @@ def test_the_patient_page_says_the_rules_in_words(neurologist_a, patient):
     assert "its Gd-enhancing lesions count as activity" in page
     assert "the end of an infusion is not the end of the therapy" in page
     assert "Simrén age limits are for Simoa" in page
+
+
+# --- 8. An alert cleared before a neurologist saw it -----------------------------------------
+
+
+def test_an_alert_cleared_before_anyone_saw_it_stays_for_neurologists(client, nurse_a, patient):
+    nurse = signed_in(nurse_a)
+    create(nurse, "therapy-courses", patient, therapy="ocrelizumab", start="2023-01-10")
+    relapse = create(nurse, "relapses", patient, onset="2024-06-01")
+    status(client, patient)
+    [alert] = client.get("/api/v1/alerts/", {"rule": Rule.RELAPSE_ON_THERAPY}).json()["results"]
+    withdrawn = nurse.post(
+        f"/api/v1/relapses/{relapse['id']}/entered-in-error/",
+        {"reason": "another patient's relapse"},
+        format="json",
+    )
+    assert withdrawn.status_code == 200
+    status(client, patient)
+    body = client.get(f"/api/v1/alerts/{alert['id']}/").json()
+    assert (body["state"], body["cleared_unseen"]) == ("resolved", True)
+    inbox = client.get("/alerts/").content.decode()
+    row = inbox[inbox.index(f'data-alert="{alert["id"]}"') :].split("</tr>")[0]
+    assert "cleared, not yet seen" in row
+    unseen = client.get("/api/v1/alerts/", {"cleared_unseen": "true"}).json()
+    assert alert["id"] in [a["id"] for a in unseen["results"]]
+    assert nurse.post(f"/api/v1/alerts/{alert['id']}/acknowledge/").status_code == 403
+    seen = client.post(f"/api/v1/alerts/{alert['id']}/acknowledge/")
+    assert seen.status_code == 200
+    assert (seen.json()["state"], seen.json()["cleared_unseen"]) == ("resolved", False)
+    assert f'data-alert="{alert["id"]}"' not in client.get("/alerts/").content.decode()
+
+
+def test_an_alert_acknowledged_before_it_cleared_is_not_unseen(client, patient):
+    create(client, "therapy-courses", patient, therapy="ocrelizumab", start="2023-01-10")
+    relapse = create(client, "relapses", patient, onset="2024-06-01")
+    status(client, patient)
+    [alert] = client.get("/api/v1/alerts/", {"rule": Rule.RELAPSE_ON_THERAPY}).json()["results"]
+    assert client.post(f"/api/v1/alerts/{alert['id']}/acknowledge/").status_code == 200
+    client.post(
+        f"/api/v1/relapses/{relapse['id']}/entered-in-error/", {"reason": "wrong"}, format="json"
+    )
+    status(client, patient)
+    body = client.get(f"/api/v1/alerts/{alert['id']}/").json()
+    assert (body["state"], body["cleared_unseen"]) == ("resolved", False)

@@ -4,19 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0003_source_ids'),
+        ("patients", "0003_source_ids"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='therapy',
-            name='rebaseline_months',
+            model_name="therapy",
+            name="rebaseline_months",
         ),
         migrations.AlterField(
-            model_name='therapy',
-            name='therapy_class',
-            field=models.CharField(choices=[('platform', 'Platform (moderate efficacy)'), ('high_efficacy', 'High-efficacy maintenance'), ('induction', 'Induction (immune reconstitution)')], help_text='Decides the re-baseline: 6 months (maintenance) or 24 months after the first course (induction).', max_length=16),
+            model_name="therapy",
+            name="therapy_class",
+            field=models.CharField(
+                choices=[
+                    ("platform", "Platform (moderate efficacy)"),
+                    ("high_efficacy", "High-efficacy maintenance"),
+                    ("induction", "Induction (immune reconstitution)"),
+                ],
+                help_text="Decides the re-baseline: 6 months (maintenance) or 24 months after the first course (induction).",
+                max_length=16,
+            ),
         ),
     ]
