@@ -430,28 +430,30 @@ def _judge_scans(
     first scan, the re-baseline reference scan) count for Gd-enhancing lesions only: their
     new T2 lesions have no earlier scan or may predate the re-baseline."""
 
-    def first(scan: MriScan) -> bool:
+    def gd_only_scan(scan: MriScan) -> bool:
         return any(scan is other for other in gd_only)
 
     if not counted:
         return Component(State.UNKNOWN, none_reason)
     active = tuple(
-        s for s in counted if (s.gd_enhancing or 0) > 0 or (not first(s) and (s.new_t2 or 0) > 0)
+        s
+        for s in counted
+        if (s.gd_enhancing or 0) > 0 or (not gd_only_scan(s) and (s.new_t2 or 0) > 0)
     )
     if active:
         return Component(
             State.NOT_MET,
-            "; ".join(_describe_activity(s, first=first(s)) for s in active) + ".",
+            "; ".join(_describe_activity(s, first=gd_only_scan(s)) for s in active) + ".",
             scans=active,
         )
-    missing = [m for s in counted if (m := _missing_counts(s, first=first(s)))]
+    missing = [m for s in counted if (m := _missing_counts(s, first=gd_only_scan(s)))]
     if missing:
         return Component(
             State.UNKNOWN,
             "No activity reported, but " + "; ".join(missing) + ".",
             scans=tuple(counted),
         )
-    if all(first(s) for s in counted):
+    if all(gd_only_scan(s) for s in counted):
         return Component(State.UNKNOWN, gd_only_reason, scans=tuple(counted))
     return Component(
         State.MET,
