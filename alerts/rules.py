@@ -104,8 +104,9 @@ def relapse_on_therapy(a: Assessment) -> list[Finding]:
 
 
 def mri_activity_on_therapy(a: Assessment) -> list[Finding]:
-    """Each active scan (Gd-enhancing or new/enlarging T2) after the re-baseline reference
-    scan, as the NEDA since-re-baseline MRI component found it, within the look-back [§3]."""
+    """Each active scan since re-baseline (Gd-enhancing lesions on the reference scan or
+    later, new/enlarging T2 after it), as the NEDA since-re-baseline MRI component found it,
+    within the look-back [§3]."""
     course, window = a.course, a.neda.since_rebaseline
     if course is None or window is None or window.mri.state is not State.NOT_MET:
         return []
@@ -129,14 +130,22 @@ def mri_activity_on_therapy(a: Assessment) -> list[Finding]:
                     "new_t2": scan.new_t2,
                 },
                 explanation=(
-                    f"MRI {scan.date.isoformat()} shows {scan.gd_enhancing or 0} Gd-enhancing "
-                    f"and {scan.new_t2 or 0} new/enlarging T2 lesion(s) on {course.therapy}, "
-                    f"after the re-baseline on {window.start.isoformat()}: the therapy may be "
-                    "failing."
+                    f"MRI {scan.date.isoformat()} shows {_gd_text(scan.gd_enhancing)}"
+                    + (
+                        " (the re-baseline reference scan: its new T2 lesions do not count)"
+                        if scan is reference
+                        else f" and {scan.new_t2 or 0} new/enlarging T2 lesion(s)"
+                    )
+                    + f" on {course.therapy}, after the re-baseline on "
+                    f"{window.start.isoformat()}: the therapy may be failing."
                 ),
             )
         )
     return findings
+
+
+def _gd_text(count: int | None) -> str:
+    return "no Gd count (no contrast)" if count is None else f"{count} Gd-enhancing"
 
 
 def first_year_score(a: Assessment) -> list[Finding]:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from fhir.resources.R4B.observation import Observation
 
 from alerts.evaluation import evaluate
 from alerts.models import Rule
@@ -162,7 +163,10 @@ def test_gd_enhancing_lesions_on_the_reference_scan_are_activity(client, patient
     assert since["reference_scan"] == scan["id"]
     assert since["mri"]["state"] == "not_met"
     assert since["neda3"] == "not_met"
-    assert Rule.MRI_ACTIVITY_ON_THERAPY in rules(client, patient)
+    listed = client.get("/api/v1/alerts/", {"rule": Rule.MRI_ACTIVITY_ON_THERAPY}).json()
+    [alert] = listed["results"]
+    assert alert["evidence"]["records"][0]["id"] == scan["id"]
+    assert "2 Gd-enhancing (the re-baseline reference scan" in alert["explanation"]
 
 
 # --- 3. One relapse per 30 days; one MRI per patient and day [§1] --------------------------
@@ -284,7 +288,16 @@ def test_fhir_import_keeps_the_lab_z_score(site_a):
     ]
     code, body = post(client, bundle)
     assert code == 200, body
-    assert str(NflSample.objects.get().z_score) == "2.10"
+    sample = NflSample.objects.get()
+    assert str(sample.z_score) == "2.10"
+    everything = client.get(f"/fhir/Patient/{sample.patient.public_id}/$everything").json()
+    [exported] = [
+        e["resource"]
+        for e in everything["entry"]
+        if e["resource"].get("id") == str(sample.public_id)
+    ]
+    Observation.model_validate(exported)
+    assert exported["component"][0]["valueQuantity"]["value"] == 2.1
 
 
 # --- 7. Plausibility [§1] ------------------------------------------------------------------
