@@ -4,6 +4,7 @@ the stored status, the alerts and the refusals say. Spec §1, §3, §4, §5, §7
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -408,3 +409,17 @@ def test_an_alert_acknowledged_before_it_cleared_is_not_unseen(client, patient):
     status(client, patient)
     body = client.get(f"/api/v1/alerts/{alert['id']}/").json()
     assert (body["state"], body["cleared_unseen"]) == ("resolved", False)
+
+
+def test_fhir_refuses_a_second_onset_within_30_days(site_a):
+    client = with_token(IntegrationToken.issue(site=site_a, name="ehr-a", days=30)[1])
+    bundle = full_bundle()
+    relapse = next(e for e in bundle["entry"] if e["resource"].get("id") == "rel1")
+    again = json.loads(json.dumps(relapse))
+    again["fullUrl"] = "urn:uuid:0b8f8a34-5c1e-4f1c-9a57-000000000999"
+    again["resource"].update(id="rel2", onsetDateTime="2023-05-20")
+    bundle["entry"].append(again)
+    code, body = post(client, bundle)
+    assert code == 400, body
+    assert "is the same relapse" in json.dumps(body["issue"])
+    assert not NflSample.objects.exists()  # all or nothing
