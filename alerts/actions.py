@@ -57,17 +57,19 @@ def mark_decidable(user: Any, alerts: Iterable[Alert]) -> None:
 @transaction.atomic
 def acknowledge_alert(alert: Alert, *, actor: Actor) -> Alert:
     """A neurologist (or site admin) has seen the alert and is on it. Acknowledging twice
-    keeps the first."""
+    keeps the first. An alert cleared before anyone saw it stays resolved and is marked seen."""
     alert = _locked(alert, actor)
     if not can(actor.user, Action.DECIDE, alert):
         raise PermissionDenied("only a neurologist or site admin may acknowledge an alert")
-    if alert.state != AlertState.OPEN:
+    if alert.state != AlertState.OPEN and not alert.cleared_unseen:
         return alert
     before = snapshot(alert)
-    alert.state = AlertState.ACKNOWLEDGED
+    if alert.state == AlertState.OPEN:
+        alert.state = AlertState.ACKNOWLEDGED
+    alert.cleared_unseen = False
     alert.acknowledged_by = actor.user
     alert.acknowledged_at = timezone.now()
-    alert.save(update_fields=["state", "acknowledged_by", "acknowledged_at"])
+    alert.save(update_fields=["state", "acknowledged_by", "acknowledged_at", "cleared_unseen"])
     audit_event(
         alert, actor=actor, action=AuditAction.UPDATE, before=before, at=alert.acknowledged_at
     ).save()

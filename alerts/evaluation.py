@@ -149,10 +149,16 @@ def _sync_alerts(assessments: list[Assessment]) -> Outcome:
         alert.resolution_note = _cleared_reason(
             alert, found[alert.patient_id], by_patient[alert.patient_id]
         )
+        # Superseded is not cleared: the newer alert of the rule is in the inbox already.
+        superseded = alert.rule in STATE_RULES and any(
+            f.rule == alert.rule for f in found[alert.patient_id]
+        )
+        alert.cleared_unseen = alert.acknowledged_at is None and not superseded
         resolved.append((alert, before))
     if resolved:
         Alert.objects.bulk_update(
-            [alert for alert, _ in resolved], ["state", "resolved_at", "resolution_note"]
+            [alert for alert, _ in resolved],
+            ["state", "resolved_at", "resolution_note", "cleared_unseen"],
         )
     insert_new(
         [

@@ -79,6 +79,14 @@ class Alert(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
+    # A nurse's entry can clear an alert within a minute of raising it (a therapy switch
+    # closes its alerts): one that clears before a neurologist acknowledged it stays in the
+    # neurologists' inbox as "cleared, not yet seen" until one acknowledges it (issue 11).
+    cleared_unseen = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Cleared by the evaluation before a neurologist acknowledged it",
+    )
     notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = SiteScopedQuerySet.as_manager()
@@ -117,6 +125,12 @@ class Alert(models.Model):
                 name="alert_unresolved_patient",
             ),
             models.Index(fields=["state", "-raised_at"], name="alert_state_raised"),
+            # The inbox adds the alerts cleared before anyone saw them.
+            models.Index(
+                fields=["-raised_at"],
+                condition=Q(cleared_unseen=True),
+                name="alert_cleared_unseen",
+            ),
             # Notifications look for high-severity alerts not yet emailed.
             models.Index(
                 fields=["patient"],

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.models import Rule, Severity
+from monitoring.clinical import thresholds as t
 from monitoring.clinical.progression import Event
 from monitoring.clinical.records import State
 from outcomes.assessment import Assessment
@@ -104,8 +105,9 @@ def relapse_on_therapy(a: Assessment) -> list[Finding]:
 
 
 def mri_activity_on_therapy(a: Assessment) -> list[Finding]:
-    """Each active scan (Gd-enhancing or new/enlarging T2) after the re-baseline reference
-    scan, as the NEDA since-re-baseline MRI component found it, within the look-back [§3]."""
+    """Each active scan since re-baseline (Gd-enhancing lesions on the reference scan or
+    later, new/enlarging T2 after it), as the NEDA since-re-baseline MRI component found it,
+    within the look-back [§3]."""
     course, window = a.course, a.neda.since_rebaseline
     if course is None or window is None or window.mri.state is not State.NOT_MET:
         return []
@@ -129,19 +131,28 @@ def mri_activity_on_therapy(a: Assessment) -> list[Finding]:
                     "new_t2": scan.new_t2,
                 },
                 explanation=(
-                    f"MRI {scan.date.isoformat()} shows {scan.gd_enhancing or 0} Gd-enhancing "
-                    f"and {scan.new_t2 or 0} new/enlarging T2 lesion(s) on {course.therapy}, "
-                    f"after the re-baseline on {window.start.isoformat()}: the therapy may be "
-                    "failing."
+                    f"MRI {scan.date.isoformat()} shows {_gd_text(scan.gd_enhancing)}"
+                    + (
+                        " (the re-baseline reference scan: its new T2 lesions do not count)"
+                        if scan is reference
+                        else f" and {scan.new_t2 or 0} new/enlarging T2 lesion(s)"
+                    )
+                    + f" on {course.therapy}, after the re-baseline on "
+                    f"{window.start.isoformat()}: the therapy may be failing."
                 ),
             )
         )
     return findings
 
 
+def _gd_text(count: int | None) -> str:
+    return "no Gd count (no contrast)" if count is None else f"{count} Gd-enhancing"
+
+
 def first_year_score(a: Assessment) -> list[Finding]:
     """MAGNIMS >= ALERT_MAGNIMS_POINTS or modified Rio >= ALERT_RIO_POINTS in the first year
-    after re-baseline, from what is recorded so far (scores only rise) [§4]."""
+    of the therapy (timing: `thresholds.SCORE_TIMING`), from what is recorded so far (scores
+    only rise, so a provisional score is a lower bound) [§4]."""
     s, course = a.scores, a.course
     if s is None or course is None:
         return []
@@ -151,7 +162,7 @@ def first_year_score(a: Assessment) -> list[Finding]:
         return []
     relapses = [public_id_of(r) for r in s.relapses]
     lesions = [public_id_of(sc) for sc in s.scans if (sc.new_t2 or 0) > 0]
-    high = magnims >= 2 or rio >= cfg.rio_alert_points
+    high = magnims >= t.MAGNIMS_HIGH_POINTS or rio >= cfg.rio_alert_points
     return [
         Finding(
             rule=Rule.FIRST_YEAR_SCORE,

@@ -55,3 +55,4 @@ MRI_COMPONENTS: dict[str, tuple[str, str]] = {
     "pbvc": ("pbvc", "Percent brain volume change"),
 }
 NFL_CSF = "nfl-csf"  # CSF NfL: no verified LOINC code, local
+NFL_Z_SCORE = "nfl-z-score"  # the lab's age-adjusted z-score, a component of the NfL Observation

@@ -150,6 +150,13 @@ def nfl_resource(sample: NflSample) -> dict[str, Any]:
         resource["referenceRange"] = [
             {"high": {"value": _number(sample.lab_upper_limit), "unit": "pg/mL"}}
         ]
+    if sample.z_score is not None:
+        resource["component"] = [
+            {
+                "code": _coding(c.MEASURES, c.NFL_Z_SCORE, "NfL z-score (lab, age-adjusted)"),
+                "valueQuantity": {"value": _number(sample.z_score), "unit": "{z-score}"},
+            }
+        ]
     return resource
 
 

@@ -575,6 +575,7 @@ def _nfl(
         "matrix": matrix,
         "assay": assay or "",
         "lab_upper_limit": upper,
+        "z_score": None,
     }
     fields = {
         "date": "effectiveDateTime",
@@ -583,6 +584,12 @@ def _nfl(
         "assay": "method",
         "lab_upper_limit": "referenceRange[0].high.value",
     }
+    # The lab's z-score wins over any limit (spec §5): kept, not dropped.
+    for position, component in enumerate(resource.component or []):
+        if (c.MEASURES, c.NFL_Z_SCORE) in _codes(component.code):
+            z = component.valueQuantity
+            values["z_score"] = z.value if z else None
+            fields["z_score"] = f"component[{position}].valueQuantity.value"
     saved = _save(ctx, index, NflSample, values, fields, key=key)
     if saved:
         ctx.written[index] = Written("Observation", str(saved.record.public_id), saved.created)

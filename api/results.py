@@ -195,6 +195,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "resolved_by",
             "resolved_at",
             "resolution_note",
+            "cleared_unseen",
         ]
 
 
@@ -203,6 +204,9 @@ class AlertFilter(django_filters.FilterSet):
     rule = django_filters.ChoiceFilter(choices=Rule.choices)
     severity = django_filters.ChoiceFilter(choices=Severity.choices)
     state = django_filters.ChoiceFilter(choices=AlertState.choices)
+    cleared_unseen = django_filters.BooleanFilter(
+        help_text="Cleared before a neurologist acknowledged it, and not acknowledged since"
+    )
     # `severity` orders by clinical rank (high first), not alphabetically.
     ordering = django_filters.OrderingFilter(
         fields=(
@@ -215,7 +219,7 @@ class AlertFilter(django_filters.FilterSet):
 
     class Meta:
         model = Alert
-        fields = ["patient", "rule", "severity", "state"]
+        fields = ["patient", "rule", "severity", "state", "cleared_unseen"]
 
 
 class ResolutionSerializer(serializers.Serializer):

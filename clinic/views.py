@@ -18,7 +18,7 @@ from alerts.actions import mark_decidable
 from clinic import forms, plots
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
-from monitoring.clinical.explain import explain_definition
+from monitoring.clinical.explain import explain_definition, explain_treatment_rules
 from monitoring.clinical.nfl import simren_limit
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from outcomes.documents import NedaWindowDocument, ProgressionEvent, StatusDocuments
@@ -142,7 +142,9 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "definitions": list(PRESETS),
         "chosen": chosen,
         "decides": decides,
-        "definition_text": explain_definition(definition(chosen)),
+        "definition_text": "\n".join(
+            (explain_definition(definition(chosen)), explain_treatment_rules())
+        ),
         "plots": _plots(
             patient,
             visits,
@@ -208,7 +210,7 @@ def _plots(
             markers=markers,
         ),
         "mri": plots.bars(
-            [(s.date, s.new_t2 + s.gd_enhancing) for s in scans],
+            [(s.date, s.new_t2 + (s.gd_enhancing or 0)) for s in scans],
             title="MRI activity (new/enlarging T2 + Gd-enhancing lesions)",
             start=start,
             end=today,

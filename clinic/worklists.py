@@ -138,7 +138,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "active")
     alerts = Alert.objects.filter(patient__in=patients_for(request))
     if state == "active":
-        alerts = alerts.exclude(state=AlertState.RESOLVED)
+        # With those cleared before a neurologist saw them, until one acknowledges them.
+        alerts = alerts.filter(~Q(state=AlertState.RESOLVED) | Q(cleared_unseen=True))
     elif state in AlertState.values:
         alerts = alerts.filter(state=state)
     # Rank ids only, then fetch the page's alerts: the sort should not carry every alert's

@@ -149,6 +149,43 @@ class Relapse(ClinicalRecord):
         if self.end and self.onset and self.end < self.onset:
             errors.add("end", f"the relapse ends ({self.end}) before its onset ({self.onset})")
 
+    @classmethod
+    def conflicts(cls, records: Sequence[Relapse]) -> Conflicts:
+        """One relapse per 30 days: an onset less than 30 days from another (the same day
+        included) is the same relapse [§1]; the message names the record to edit instead."""
+        patients = {r.patient_id for r in records if r.patient_id and r.onset}
+        if not patients:
+            return {}
+        stored = list(
+            cls.objects.filter(patient_id__in=patients).values_list(
+                "patient_id", "onset", "pk", "public_id"
+            )
+        )
+        found: Conflicts = {}
+        earlier: list[tuple[int, dt.date, int | None, object]] = []
+        for index, record in enumerate(records):
+            if not record.patient_id or not record.onset:
+                continue
+            for patient_id, onset, pk, public_id in [*stored, *earlier]:
+                same_record = pk is not None and pk == record.pk
+                gap = abs((record.onset - onset).days)
+                if (
+                    patient_id == record.patient_id
+                    and not same_record
+                    and gap < t.RELAPSE_MIN_GAP_DAYS
+                ):
+                    found[index] = [
+                        (
+                            "onset",
+                            f"within {t.RELAPSE_MIN_GAP_DAYS} days of the relapse with onset "
+                            f"{onset.isoformat()} ({public_id}): it is the same relapse; "
+                            "edit that record instead",
+                        )
+                    ]
+                    break
+            earlier.append((record.patient_id, record.onset, record.pk, record.public_id))
+        return found
+
 
 class FieldStrength(models.TextChoices):
     T1_5 = "1.5T", "1.5 T"
@@ -162,7 +199,12 @@ class MriScan(ClinicalRecord):
     new_t2 = models.IntegerField(
         "new or enlarging T2 lesions", help_text="Against the previous scan"
     )
-    gd_enhancing = models.IntegerField("Gd-enhancing lesions")
+    gd_enhancing = models.IntegerField(
+        "Gd-enhancing lesions",
+        null=True,
+        blank=True,
+        help_text="Leave empty when no contrast was given: unknown, not 0",
+    )
     total_t2 = models.IntegerField("total T2 lesions", null=True, blank=True)
     pbvc = models.DecimalField(
         "PBVC (%)",
@@ -184,7 +226,8 @@ class MriScan(ClinicalRecord):
                 name="mriscan_new_t2_count",
             ),
             models.CheckConstraint(
-                condition=Q(gd_enhancing__gte=0) & Q(gd_enhancing__lte=t.LESION_COUNT_MAX),
+                condition=Q(gd_enhancing__isnull=True)
+                | (Q(gd_enhancing__gte=0) & Q(gd_enhancing__lte=t.LESION_COUNT_MAX)),
                 name="mriscan_gd_count",
             ),
             models.CheckConstraint(
@@ -194,7 +237,7 @@ class MriScan(ClinicalRecord):
             ),
             models.CheckConstraint(
                 condition=Q(pbvc__isnull=True)
-                | (Q(pbvc__gte=-t.PBVC_ABS_MAX) & Q(pbvc__lte=t.PBVC_ABS_MAX)),
+                | (Q(pbvc__gte=-t.PBVC_STORED_MAX) & Q(pbvc__lte=t.PBVC_STORED_MAX)),
                 name="mriscan_pbvc_range",
             ),
             models.CheckConstraint(
@@ -204,7 +247,8 @@ class MriScan(ClinicalRecord):
         ]
 
     def __str__(self) -> str:
-        return f"MRI {self.date}: {self.new_t2} new T2, {self.gd_enhancing} Gd+"
+        gd = "no contrast" if self.gd_enhancing is None else f"{self.gd_enhancing} Gd+"
+        return f"MRI {self.date}: {self.new_t2} new T2, {gd}"
 
     def clean_values(self, errors: ErrorCollector) -> None:
         for field in ("new_t2", "gd_enhancing", "total_t2"):
@@ -213,6 +257,39 @@ class MriScan(ClinicalRecord):
                 errors.check(measures.lesion_count, value, field)
         if self.pbvc is not None:
             errors.check(measures.pbvc, self.pbvc)
+
+    @classmethod
+    def conflicts(cls, records: Sequence[MriScan]) -> Conflicts:
+        """One scan per patient and day (entered-in-error ones aside): a second report of one
+        scan would count its new T2 lesions twice [§1]."""
+        wanted = [(r.patient_id, r.date) for r in records if r.patient_id and r.date]
+        if not wanted:
+            return {}
+        stored = {
+            (patient, day): (pk, public_id)
+            for patient, day, pk, public_id in cls.objects.filter(
+                patient_id__in={patient for patient, _ in wanted},
+                date__in={day for _, day in wanted},
+            ).values_list("patient_id", "date", "pk", "public_id")
+        }
+        found: Conflicts = {}
+        seen: dict[tuple[int, dt.date], object] = {}
+        for index, record in enumerate(records):
+            key = (record.patient_id, record.date)
+            if not record.patient_id or not record.date:
+                continue
+            pk, public_id = stored.get(key, (record.pk, None))
+            other = public_id if pk != record.pk else seen.get(key)
+            if other is not None:
+                found[index] = [
+                    (
+                        "date",
+                        f"this patient already has an MRI scan on {record.date} ({other}): "
+                        "edit that record instead",
+                    )
+                ]
+            seen[key] = record.public_id
+        return found
 
 
 class Matrix(models.TextChoices):
@@ -274,6 +351,8 @@ class NflSample(ClinicalRecord):
             errors.check(measures.nfl_value, self.value)
         if self.lab_upper_limit is not None:
             errors.check(measures.nfl_value, self.lab_upper_limit, "lab_upper_limit")
+        if self.z_score is not None:
+            errors.check(measures.nfl_z_score, self.z_score)
 
 
 class JcvResult(models.TextChoices):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +23,7 @@ from monitoring import clinical
 from monitoring.clinical import records as engine
 from monitoring.clinical.atrophy import BrainVolumeChange, brain_volume_change
 from monitoring.clinical.definitions import Definition, definition
+from monitoring.clinical.episodes import current_episode
 from monitoring.clinical.neda import NedaStatus, NedaWindow, neda_status
 from monitoring.clinical.nfl import NflStatus, assess_nfl
 from monitoring.clinical.progression import Compiled, Event, assess
@@ -153,12 +154,6 @@ class Assessment:
         return [s.public_id for s in self.records.scans if s.date in wanted]
 
 
-def current_course(courses: Sequence[CourseRecord], as_of: dt.date) -> CourseRecord | None:
-    """The latest-started course running on `as_of` (induction courses stay open, §7)."""
-    running = [c for c in courses if c.start <= as_of and (c.end is None or c.end >= as_of)]
-    return max(running, key=lambda c: (c.start, c.pk), default=None)
-
-
 def closed_years_key(records: PatientRecords, *, as_of: dt.date, config: Config) -> str:
     """A fingerprint of everything the stored calendar years before `as_of`'s year depend on.
 
@@ -195,7 +190,8 @@ def assess_patient(
     relapse_days = [r.onset for r in records.relapses]
     events = assess(records.visits, relapse_days, d, config.compiled)
     worsening = tuple(e for e in events if e.kind == "worsening")
-    course = current_course(records.courses, as_of)
+    # The therapy episode: an induction drug's courses are one, from its first course (§7).
+    course = current_episode(records.courses, as_of)
     history = engine.ClinicalHistory(
         relapses=records.relapses,
         worsenings=[engine.WorseningOnset(e.onset.date, e.cdw_type) for e in worsening],

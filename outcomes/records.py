@@ -98,12 +98,13 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
         "therapy__therapy_class",
         "start",
         "end",
+        "stop_reason",
     )
-    for patient_id, pk, public_id, code, name, therapy_class, start, end in courses:
+    for patient_id, pk, public_id, code, name, therapy_class, start, end, stop in courses:
         if patient_id not in out:
             continue
         out[patient_id].courses.append(
-            CourseRecord(name, therapy_class, start, end, pk, str(public_id), code)
+            CourseRecord(name, therapy_class, start, end, bool(stop), pk, str(public_id), code)
         )
     visits = _rows(Visit, of_these, "date", "public_id", "date", "edss", "scheduled")
     for patient_id, public_id, day, edss, scheduled in visits:

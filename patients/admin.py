@@ -118,7 +118,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Therapy)
 class TherapyAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "therapy_class", "rebaseline_months"]
+    list_display = ["name", "code", "therapy_class"]
     list_filter = ["therapy_class"]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:

@@ -3,8 +3,11 @@
 Pure Python (no database): `demo_patient()` returns plain records that the `seed_demo`
 command inserts in bulk. Courses follow what an MS clinic sees: visits every 3-12 months,
 relapses with partial recovery (relapse-associated worsening), slow relapse-independent
-worsening in some people (PIRA), therapy escalation after failure, yearly MRIs with new
-lesions and brain volume loss, and serum NfL that rises around relapses.
+worsening in some people (PIRA), therapy by phenotype and escalation after failure (CIS
+stays on platform therapies; induction therapies only for relapsing MS, given as courses of
+one episode: cladribine in two yearly courses, alemtuzumab 5 days then 3 days a year later),
+yearly MRIs with new lesions and brain volume loss (some without contrast: Gd unknown), and
+serum NfL that rises around relapses.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ PLATFORM = [
 ]
 HIGH_EFFICACY = ["natalizumab", "ocrelizumab", "ofatumumab", "rituximab"]
 INDUCTION = ["cladribine", "alemtuzumab"]
+# Days of dosing of each yearly induction course (spec §7): cladribine two treatment weeks of
+# 4-5 days (the first given here), alemtuzumab 5 days in year 1 and 3 days in year 2.
+INDUCTION_DOSING_DAYS = {"cladribine": (4, 4), "alemtuzumab": (4, 2)}
+NO_CONTRAST_SHARE = 0.1  # scans without gadolinium (pregnancy, renal function, choice)
 FIRST_NAMES = [
     "Alex",
     "Sam",
@@ -129,9 +136,7 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
     therapy = _first_therapy(rng, phenotype)
     course_start = start
     if therapy:
-        patient.courses.append(
-            {"therapy": therapy, "start": course_start, "end": None, "stop_reason": ""}
-        )
+        _start_therapy(patient.courses, therapy, course_start, end)
 
     # Relapses: a Poisson process whose rate the current therapy lowers; failure on a
     # platform therapy leads to escalation.
@@ -162,15 +167,16 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
         if therapy in PLATFORM and on_therapy_days > 180 and rng.random() < 0.6:
             switch = min(_add_days(day, rng.randint(30, 120)), end)
             patient.courses[-1].update(end=switch, stop_reason="inefficacy")
-            therapy = rng.choice(HIGH_EFFICACY + INDUCTION)
+            if patient.phenotype == "CIS":
+                patient.phenotype = "RRMS"  # a second attack: MS (McDonald 2017)
+            # Escalation: high-efficacy therapy; induction for relapsing MS only.
+            therapy = rng.choice(HIGH_EFFICACY + (INDUCTION if phenotype == "RRMS" else []))
             course_start = _add_days(switch, 1)
             if course_start < end:
-                patient.courses.append(
-                    {"therapy": therapy, "start": course_start, "end": None, "stop_reason": ""}
-                )
+                _start_therapy(patient.courses, therapy, course_start, end)
             else:
                 therapy = None
-    if therapy and patient.courses and rng.random() < 0.05:
+    if therapy and therapy not in INDUCTION and patient.courses and rng.random() < 0.05:
         last = patient.courses[-1]
         stop = _add_days(last["start"], rng.randint(60, 400))
         if stop < end:
@@ -233,7 +239,11 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
                 rng, (0.6 + 1.5 * recent) * _efficacy(current) * (2 if not progressive else 0.5)
             )
         )
-        gd = _poisson(rng, 0.8 * recent) if recent else (1 if rng.random() < 0.03 else 0)
+        gd: int | None = (
+            _poisson(rng, 0.8 * recent) if recent else (1 if rng.random() < 0.03 else 0)
+        )
+        if rng.random() < NO_CONTRAST_SHARE:
+            gd = None
         total_t2 += new_t2
         pbvc = None
         if previous_scan is not None:
@@ -272,16 +282,44 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
 
 
 def _first_therapy(rng: random.Random, phenotype: str) -> str | None:
+    """By phenotype: ocrelizumab is the one therapy licensed for PPMS; SPMS siponimod or an
+    anti-CD20; CIS a platform therapy or none; RRMS mostly platform first, a quarter on a
+    high-efficacy therapy from the start, a few (highly active) on an induction therapy."""
     if phenotype == "PPMS":
         return "ocrelizumab" if rng.random() < 0.5 else None
     if phenotype == "SPMS":
-        return "siponimod" if rng.random() < 0.4 else rng.choice([None, *HIGH_EFFICACY])
+        return "siponimod" if rng.random() < 0.4 else rng.choice([None, "ocrelizumab"])
     choice = rng.random()
+    if phenotype == "CIS":
+        return rng.choice(PLATFORM) if choice < 0.6 else None
     if choice < 0.6:
         return rng.choice(PLATFORM)
+    if choice < 0.85:
+        return rng.choice(HIGH_EFFICACY)
     if choice < 0.9:
-        return rng.choice(HIGH_EFFICACY + INDUCTION)
+        return rng.choice(INDUCTION)
     return None
+
+
+def _start_therapy(courses: list[dict], therapy: str, start: dt.date, end: dt.date) -> None:
+    """A maintenance course, open; or the yearly courses of an induction episode given by
+    `end` (each ends on its last day of dosing: the episode stays open, spec §7)."""
+    dosing = INDUCTION_DOSING_DAYS.get(therapy)
+    if dosing is None:
+        courses.append({"therapy": therapy, "start": start, "end": None, "stop_reason": ""})
+        return
+    for year, days in enumerate(dosing):
+        course_start = _add_days(start, 365 * year)
+        if course_start > end:
+            break
+        courses.append(
+            {
+                "therapy": therapy,
+                "start": course_start,
+                "end": min(_add_days(course_start, days), end),
+                "stop_reason": "",
+            }
+        )
 
 
 def _efficacy(therapy: str | None) -> float:
@@ -293,8 +331,11 @@ def _efficacy(therapy: str | None) -> float:
 
 
 def _therapy_on(courses: list[dict], day: dt.date) -> str | None:
+    """The therapy on `day`: an induction episode runs past its last dose (spec §7)."""
     for course in reversed(courses):
-        if course["start"] <= day and (course["end"] is None or day <= course["end"]):
+        if course["start"] <= day and (
+            course["end"] is None or day <= course["end"] or course["therapy"] in INDUCTION
+        ):
             return course["therapy"]
     return None
 

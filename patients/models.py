@@ -183,13 +183,19 @@ class TherapyClass(models.TextChoices):
 
 
 class Therapy(models.Model):
-    """The catalogue of disease-modifying therapies (spec §7), loaded by a data migration."""
+    """The catalogue of disease-modifying therapies (spec §7), loaded by a data migration.
+
+    The months before activity counts as failure follow from the class (spec §3) and live
+    in one place, `monitoring/clinical/thresholds.py`: the engine reads them from there.
+    """
 
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=100)
-    therapy_class = models.CharField(max_length=16, choices=TherapyClass.choices)
-    rebaseline_months = models.PositiveSmallIntegerField(
-        help_text="Months after the start before activity counts as failure (spec §3)."
+    therapy_class = models.CharField(
+        max_length=16,
+        choices=TherapyClass.choices,
+        help_text="Decides the re-baseline: 6 months (maintenance) or 24 months after the "
+        "first course (induction).",
     )
 
     class Meta:
@@ -291,7 +297,25 @@ class Patient(Validated):
 
     @classmethod
     def conflicts(cls, records: Sequence[Any]) -> Conflicts:
-        """An MRN is unique within its site."""
+        """An MRN is unique within its site; a birth date is not moved after the patient's
+        records [§1]."""
+        found = cls._mrn_conflicts(records)
+        for index, record in enumerate(records):
+            if record.pk is None or not record.birth_date or index in found:
+                continue
+            first = first_record_date(record.pk)
+            if first is not None and record.birth_date > first:
+                found[index] = [
+                    (
+                        "birth_date",
+                        f"{record.birth_date.isoformat()} is after the patient's earliest "
+                        f"record ({first.isoformat()})",
+                    )
+                ]
+        return found
+
+    @classmethod
+    def _mrn_conflicts(cls, records: Sequence[Any]) -> Conflicts:
         wanted = [(r.site_id, r.mrn) for r in records if r.site_id and r.mrn]
         if not wanted:
             return {}
@@ -322,6 +346,20 @@ class Patient(Validated):
 
     def age_on(self, day: dt.date) -> int:
         return nfl.age_on(self.birth_date, day)
+
+
+def first_record_date(patient_id: int) -> dt.date | None:
+    """The date of the patient's earliest clinical record, entered-in-error ones included
+    (the database refuses any row dated before the birth)."""
+    days = [
+        model._base_manager.filter(patient_id=patient_id)
+        .order_by(model.date_field)
+        .values_list(model.date_field, flat=True)
+        .first()
+        for model in ClinicalRecord.__subclasses__()
+        if not model._meta.abstract
+    ]
+    return min((day for day in days if day is not None), default=None)
 
 
 class InUseManager(models.Manager.from_queryset(SiteScopedQuerySet)):  # type: ignore[misc]
@@ -455,6 +493,62 @@ class TherapyCourse(ClinicalRecord):
             errors.check(measures.clinical_date, self.end, "end", today=timezone.localdate())
         if self.stop_reason and not self.end:
             errors.add("stop_reason", "a stop reason needs an end date")
+
+    @property
+    def is_induction(self) -> bool:
+        return self.therapy.therapy_class == TherapyClass.INDUCTION
+
+    @classmethod
+    def conflicts(cls, records: Sequence[TherapyCourse]) -> Conflicts:
+        """One disease-modifying therapy at a time [§1]: a course that starts while another
+        runs is refused unless that one stops on or before the new start (a switch on the
+        same day is allowed), and a stop date after the next course's start is refused.
+        Courses of one induction drug are one episode (§7) and do not clash; an induction
+        course runs until its last day of dosing, its episode until the next therapy."""
+        patients = {r.patient_id for r in records if r.patient_id and r.start}
+        if not patients:
+            return {}
+        stored = list(
+            cls.objects.filter(patient_id__in=patients).select_related("therapy").order_by("start")
+        )
+        found: Conflicts = {}
+        earlier: list[TherapyCourse] = []
+        for index, record in enumerate(records):
+            if not record.patient_id or not record.start:
+                continue
+            others = [
+                o
+                for o in [*stored, *earlier]
+                if o.patient_id == record.patient_id and (o.pk is None or o.pk != record.pk)
+            ]
+            clash = next((c for o in others if (c := _clash(record, o))), None)
+            if clash is not None:
+                found[index] = [clash]
+            earlier.append(record)
+        return found
+
+
+def _clash(course: TherapyCourse, other: TherapyCourse) -> tuple[str, str] | None:
+    """(field, message) when `course` overlaps `other`, a course of the same patient."""
+    if course.therapy_id == other.therapy_id and course.is_induction:
+        return None
+    first, second = (other, course) if other.start <= course.start else (course, other)
+    if first.end is not None and first.end <= second.start:
+        return None
+    if first.end is None and first.is_induction and first.start < second.start:
+        return None  # the next therapy closes an induction episode
+    if first is other:
+        ends = f"until {other.end.isoformat()}" if other.end else "and is not stopped"
+        return (
+            "start",
+            f"{other.therapy} ({other.public_id}) runs from {other.start.isoformat()} {ends}: "
+            "stop it on or before this start first (one therapy at a time)",
+        )
+    return (
+        "end",
+        f"{second.therapy} ({second.public_id}) starts on {second.start.isoformat()}, before "
+        "this course stops: stop it on or before that day (one therapy at a time)",
+    )
 
 
 class AuditAction(models.TextChoices):

@@ -96,7 +96,6 @@ def test_therapy_catalogue_change_is_audited_and_reevaluates_its_patients(
         "code": therapy.code,
         "name": therapy.name,
         "therapy_class": "induction",
-        "rebaseline_months": therapy.rebaseline_months,
     }
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/admin/patients/therapy/{therapy.pk}/change/", form)

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from monitoring.models import MriScan, NflSample, Relapse, Visit
-from patients.demo import demo_patient, edss_step
+from patients.demo import INDUCTION, PLATFORM, demo_patient, edss_step
 from patients.models import AuditEvent, Membership, Patient, TherapyCourse
 from tests.factories import signs_in
 
@@ -96,3 +96,30 @@ def test_seed_refuses_a_negative_cohort():
     with pytest.raises(CommandError, match="--patients must be 0 or more"):
         seed(patients=-1)
     assert not Patient.objects.exists()
+
+
+def test_cohort_is_clinically_plausible():
+    """Issue 11: therapy by phenotype (no CIS on an induction or high-efficacy therapy),
+    induction courses as one episode a year apart, some scans without contrast."""
+    today = timezone.localdate()
+    rng = random.Random(5)
+    cohort = [demo_patient(rng, n, today) for n in range(400)]
+    for p in cohort:
+        therapies = {c["therapy"] for c in p.courses}
+        if p.phenotype == "CIS":
+            assert therapies <= set(PLATFORM), (p.mrn, therapies)
+        if p.phenotype != "RRMS":
+            assert not therapies & set(INDUCTION), (p.mrn, therapies)
+    episodes = [
+        [c for c in p.courses if c["therapy"] == drug]
+        for p in cohort
+        for drug in INDUCTION
+        if any(c["therapy"] == drug for c in p.courses)
+    ]
+    assert any(len(courses) == 2 for courses in episodes)
+    for courses in episodes:
+        assert all(c["end"] is not None and c["stop_reason"] == "" for c in courses)
+        if len(courses) == 2:
+            assert (courses[1]["start"] - courses[0]["start"]).days == 365
+    scans = [s for p in cohort for s in p.scans]
+    assert 0 < sum(s["gd_enhancing"] is None for s in scans) < len(scans) / 4

@@ -187,3 +187,37 @@ def explain_event(e: Event, d: Definition) -> str:
             "intervals of every confirmation visit."
         )
     return text
+
+
+def explain_treatment_rules() -> str:
+    """How therapy, NEDA, the first-year scores and NfL are judged, in plain words [§1-§7]."""
+    timing = (
+        "the first 12 months of the therapy (for an induction therapy, from its first course): "
+        "relapses with onset in those months, and new T2 lesions on the scan closest to month "
+        f"12 ({t.SCORE_CLOSING_FROM_MONTHS} to {t.SCORE_CLOSING_TO_MONTHS} months) against the "
+        f"last earlier scan from month {t.SCORE_REFERENCE_FROM_MONTHS} on, or else the last scan "
+        "before the start; before month 12 a score is provisional (at least)"
+        if t.SCORE_TIMING == "year_one"
+        else "the 12 months after the re-baseline date (the earlier reading, not the published one)"
+    )
+    return "\n".join(
+        [
+            "Therapy: one disease-modifying therapy at a time. The courses of one induction "
+            "drug (alemtuzumab, cladribine, aHSCT) form one episode: the patient is on it from "
+            "the first course until another therapy starts or a clinician closes the episode "
+            "(a stop reason); the end of an infusion is not the end of the therapy.",
+            f"Re-baseline: {t.REBASELINE_MONTHS_MAINTENANCE} months after the start of a "
+            f"maintenance therapy, {t.REBASELINE_MONTHS_INDUCTION} months after the first course "
+            "of an induction therapy; activity before it is not failure.",
+            "NEDA since re-baseline: the first MRI on or after the re-baseline date is the "
+            "reference; its Gd-enhancing lesions count as activity, its new T2 lesions do not. "
+            "A scan without contrast leaves the Gd part unknown, never 0.",
+            f"Relapses: an onset less than {t.RELAPSE_MIN_GAP_DAYS} days after another is the "
+            "same relapse (refused at entry); one MRI per patient and day.",
+            f"MAGNIMS and modified Rio: {timing}.",
+            "NfL: a lab z-score wins (above "
+            f"{t.NFL_Z_ELEVATED:g} is elevated); the Simrén age limits are for Simoa serum or "
+            "plasma only; other assays and CSF need the lab's upper limit, else elevation is "
+            "unknown. A rise is judged against the previous sample on the same assay and matrix.",
+        ]
+    )

@@ -83,7 +83,11 @@ def lesion_count(value: object, field: str) -> int:
 def pbvc(value: object, field: str = "pbvc") -> Decimal:
     number = _decimal(field, value)
     if abs(number) > t.PBVC_ABS_MAX:
-        raise MeasurementError(field, f"{value} % is beyond ±{t.PBVC_ABS_MAX} % between two scans")
+        raise MeasurementError(
+            field,
+            f"{value} % is beyond ±{t.PBVC_ABS_MAX} % for one scan pair: implausible, "
+            "re-check the report",
+        )
     return number
 
 
@@ -96,6 +100,15 @@ def nfl_value(value: object, field: str = "value") -> Decimal:
     return number
 
 
+def nfl_z_score(value: object, field: str = "z_score") -> Decimal:
+    number = _decimal(field, value)
+    if not t.NFL_Z_MIN <= number <= t.NFL_Z_MAX:
+        raise MeasurementError(
+            field, f"{value} is outside the plausible z-score range {t.NFL_Z_MIN} to +{t.NFL_Z_MAX}"
+        )
+    return number
+
+
 def clinical_date(
     value: object,
     field: str,
@@ -103,12 +116,17 @@ def clinical_date(
     today: dt.date,
     birth_date: dt.date | None = None,
 ) -> dt.date:
-    """A date of a clinical record: not in the future, not before the patient's birth."""
+    """A date of a clinical record (or a birth date): not in the future, not before 1900,
+    not before the patient's birth."""
     if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
         # full_clean() runs the model's rules even after a field failed to parse.
         raise MeasurementError(field, f"{value!r} is not a calendar date (YYYY-MM-DD)")
     if value > today:
         raise MeasurementError(field, f"{value.isoformat()} is in the future")
+    if value < t.EARLIEST_DATE:
+        raise MeasurementError(
+            field, f"{value.isoformat()} is before {t.EARLIEST_DATE.year}: a typing error?"
+        )
     if birth_date is not None and value < birth_date:
         raise MeasurementError(
             field, f"{value.isoformat()} is before the patient's birth ({birth_date.isoformat()})"

@@ -16,10 +16,12 @@ How each component is judged, and why it can be unknown:
   ending within 12 weeks of a visit is provisional and says so.
 - MRI: not met by a Gd-enhancing or a new/enlarging T2 lesion on a scan in the window. Met
   only with at least one scan compared with an earlier one and every counted scan fully
-  reported; a scan missing a count leaves the component unknown unless another shows
-  activity. The patient's first scan counts for Gd only (it has nothing to compare T2 with).
-  Since re-baseline, the first scan on or after the re-baseline date is the reference and
-  only later scans count.
+  reported; a scan missing a count (a scan without contrast has no Gd count) leaves the
+  component unknown unless another shows activity. The patient's first scan counts for Gd
+  only (it has nothing to compare T2 with). Since re-baseline, the first scan on or after
+  the re-baseline date is the reference: its Gd-enhancing lesions count (enhancement lasts
+  weeks, so they formed after the re-baseline), its new T2 lesions do not; later scans
+  count in full.
 - atrophy (NEDA-4): annualized PBVC of the scan pairs ending in the window (since re-baseline:
   pairs after the reference scan), see `atrophy.py`; unknown without one.
 A window is met only when every component is met, not met when any is not met, else unknown.
@@ -418,36 +420,41 @@ def _missing_counts(scan: MriScan, *, first: bool) -> str | None:
 
 
 def _judge_scans(
-    counted: Sequence[MriScan], first_scan: MriScan | None, *, none_reason: str
+    counted: Sequence[MriScan],
+    gd_only: Sequence[MriScan],
+    *,
+    none_reason: str,
+    gd_only_reason: str,
 ) -> Component:
-    """The MRI component over the scans that count, `first_scan` being the patient's first."""
+    """The MRI component over the scans that count. The scans in `gd_only` (the patient's
+    first scan, the re-baseline reference scan) count for Gd-enhancing lesions only: their
+    new T2 lesions have no earlier scan or may predate the re-baseline."""
+
+    def gd_only_scan(scan: MriScan) -> bool:
+        return any(scan is other for other in gd_only)
+
     if not counted:
         return Component(State.UNKNOWN, none_reason)
     active = tuple(
         s
         for s in counted
-        if (s.gd_enhancing or 0) > 0 or (s is not first_scan and (s.new_t2 or 0) > 0)
+        if (s.gd_enhancing or 0) > 0 or (not gd_only_scan(s) and (s.new_t2 or 0) > 0)
     )
     if active:
         return Component(
             State.NOT_MET,
-            "; ".join(_describe_activity(s, first=s is first_scan) for s in active) + ".",
+            "; ".join(_describe_activity(s, first=gd_only_scan(s)) for s in active) + ".",
             scans=active,
         )
-    missing = [m for s in counted if (m := _missing_counts(s, first=s is first_scan))]
+    missing = [m for s in counted if (m := _missing_counts(s, first=gd_only_scan(s)))]
     if missing:
         return Component(
             State.UNKNOWN,
             "No activity reported, but " + "; ".join(missing) + ".",
             scans=tuple(counted),
         )
-    if all(s is first_scan for s in counted):
-        return Component(
-            State.UNKNOWN,
-            f"The only MRI in the window ({counted[0].date.isoformat()}) is the first one: no "
-            "earlier scan to count new T2 lesions against.",
-            scans=tuple(counted),
-        )
+    if all(gd_only_scan(s) for s in counted):
+        return Component(State.UNKNOWN, gd_only_reason, scans=tuple(counted))
     return Component(
         State.MET,
         f"No Gd-enhancing or new/enlarging T2 lesion on MRI {_dates(s.date for s in counted)}.",
@@ -457,7 +464,18 @@ def _judge_scans(
 
 def _mri_component(history: _Sorted, start: dt.date, end: dt.date) -> Component:
     counted = history.scans[_between(history.scan_days, start, end)]
-    return _judge_scans(counted, history.first_scan, none_reason="No MRI in the window.")
+    first = history.first_scan
+    return _judge_scans(
+        counted,
+        (first,) if first is not None else (),
+        none_reason="No MRI in the window.",
+        gd_only_reason=(
+            f"The only MRI in the window ({counted[0].date.isoformat()}) is the first one: no "
+            "earlier scan to count new T2 lesions against."
+            if counted
+            else ""
+        ),
+    )
 
 
 def _rebaseline_mri_component(
@@ -470,19 +488,26 @@ def _rebaseline_mri_component(
             "reference scan.",
         )
     days = history.scan_days
-    counted = history.scans[bisect_right(days, reference.date) : bisect_right(days, end)]
+    # The reference scan counts too, for its Gd-enhancing lesions: enhancement lasts weeks,
+    # so they formed after the re-baseline; its new T2 lesions may predate it [§3].
+    counted = history.scans[bisect_left(days, reference.date) : bisect_right(days, end)]
+    first = history.first_scan
     component = _judge_scans(
         counted,
-        history.first_scan,
-        none_reason=(
-            f"Only the reference MRI of {reference.date.isoformat()} since the re-baseline; "
-            "activity counts from the next scan."
+        (reference,) if first is None else (reference, first),
+        none_reason="",
+        gd_only_reason=(
+            f"Only the reference MRI of {reference.date.isoformat()} since the re-baseline, "
+            "without Gd-enhancing lesions; new T2 lesions count from the next scan."
         ),
     )
-    note = f" (Reference MRI {reference.date.isoformat()}; its own lesions do not count.)"
+    note = (
+        f" (Reference MRI {reference.date.isoformat()}: its Gd-enhancing lesions count, its "
+        "new T2 lesions do not.)"
+    )
     return Component(
         component.state,
-        component.explanation + (note if counted else ""),
+        component.explanation + (note if len(counted) > 1 else ""),
         scans=component.scans,
     )
 

@@ -1,9 +1,11 @@
 """Neurofilament light: elevated, and rising against the patient's own previous value [§5].
 
-Elevated, in this order: a lab z-score wins (z > 1.5, Benkert 2022); else serum or plasma
-against the Simrén 2022 age limit (age in whole years on the sample date); else CSF against
-the lab's own upper limit stored with the value. A value equal to its limit is not elevated.
-Without what a rule needs (birth date, age under 5, CSF without a lab limit) it is unknown.
+Elevated, in this order: a lab z-score wins (z > 1.5, Benkert 2022); else CSF, and serum or
+plasma measured on another assay than Simoa, against the lab's own upper limit stored with the
+value; else Simoa serum or plasma against the Simrén 2022 age limit (age in whole years on the
+sample date), which was set on Simoa and holds for it only. A value equal to its limit is not
+elevated. Without what a rule needs (birth date, age under 5, a lab limit for CSF or for
+another assay) it is unknown; a rise on the same assay still counts.
 
 Rising compares a sample only with the latest earlier sample of the same matrix and assay
 (assays differ up to ~5x): with z-scores on both, by an increase of at least 1; otherwise by a
@@ -130,9 +132,14 @@ def _elevation(sample: NflSample, age: int | None) -> tuple[bool | None, float |
             f"{word} (lab z-score {_number(sample.z_score)}; above {t.NFL_Z_ELEVATED} is "
             "elevated, Benkert 2022).",
         )
-    if sample.matrix == "csf":
+    if sample.matrix == "csf" or _assay(sample) != SIMREN_ASSAY:
         if sample.lab_upper_limit is None:
-            return None, None, "none", "elevation unknown (no lab upper limit stored for CSF)."
+            missing = (
+                "for CSF"
+                if sample.matrix == "csf"
+                else f"or z-score for {sample.assay}: the Simrén age limits hold for Simoa only"
+            )
+            return None, None, "none", f"elevation unknown (no lab upper limit stored {missing})."
         limit = exact(sample.lab_upper_limit)
         word = "elevated" if value > limit else "not elevated"
         return (
@@ -147,17 +154,12 @@ def _elevation(sample: NflSample, age: int | None) -> tuple[bool | None, float |
     if simren is None:
         return None, None, "none", f"elevation unknown (no reference limit at age {age})."
     elevated = value > exact(simren)
-    caveat = (
-        ""
-        if _assay(sample) == SIMREN_ASSAY
-        else f"; those limits were set on Simoa, this is {sample.assay}"
-    )
     word = "elevated" if elevated else "not elevated"
     return (
         elevated,
         simren,
         "Simrén 2022 age limit",
-        f"{word} (limit {simren:g} pg/mL at age {age}, Simrén 2022{caveat}).",
+        f"{word} (limit {simren:g} pg/mL at age {age}, Simrén 2022, Simoa).",
     )
 
 

@@ -57,14 +57,17 @@ class MriScan:
 class TherapyCourse:
     """A disease-modifying therapy from `start` until `end` (stopped or replaced).
 
-    For induction therapies leave `end` empty until another therapy starts: the effect of
-    alemtuzumab, cladribine or aHSCT outlasts the last dose.
+    For an induction course `end` is the last day of dosing: its effect outlasts the last
+    dose, and the courses of one drug form one episode (see `episodes.py`), which a
+    clinician closes with a stop reason (`closes_episode`). The rules that judge a therapy
+    take an episode as one course.
     """
 
     therapy: str
     therapy_class: TherapyClass
     start: dt.date
     end: dt.date | None = None
+    closes_episode: bool = False
 
     def __post_init__(self) -> None:
         if self.therapy_class not in THERAPY_CLASSES:

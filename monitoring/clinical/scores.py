@@ -1,16 +1,22 @@
-"""MAGNIMS and modified Rio scores of the first year of a therapy course [§4].
+"""MAGNIMS and modified Rio scores of the first year of a therapy [§4].
 
-The first year runs from the re-baseline date for 12 calendar months, bounds inclusive
-([re-baseline, re-baseline + 12 months - 1 day]): activity before the drug can work does not
-score. Relapses count by onset inside the year. New T2 lesions count from the reference scan
-(the first scan on or after the re-baseline date; its own lesions do not count) up to the
-closing scan: the first later scan within 3 months either side of the year's last day, since
-the yearly MRI is rarely on the anniversary. Scans between the reference and the closing scan
-add their new T2 (each is read against the previous scan). Gd-enhancing lesions do not score.
+Two timings, chosen by name (`thresholds.SCORE_TIMING`):
 
-Both scores only rise as the year fills in, so `minimum_points` (from what is recorded so far)
-is safe to alert on before the year is over; `points` is given once it cannot change: the
-year is over and its MRI known, or the maximum has been reached.
+- "year_one" (default, as published): the year runs from the start of the therapy (for an
+  induction therapy, its first course) for 12 calendar months, bounds inclusive. Relapses
+  count by onset inside the year. New T2 lesions are those of the closing scan, the scan
+  closest to month 12 among those 9 to 15 months after the start, counted against the
+  reference scan: the most recent earlier scan taken at least 3 months after the start (the
+  re-baseline scan MAGNIMS recommends) or, failing one, the last scan on or before the start.
+  Scans between the two add their new T2 (each is read against the previous scan).
+- "after_rebaseline" (the earlier reading, kept as an option): the 12 months from the
+  re-baseline date; the reference is the first scan on or after it, the closing scan the first
+  later one within 3 months either side of the year's last day.
+
+Gd-enhancing lesions do not score. Both scores only rise as the year fills in, so
+`minimum_points` (from what is recorded so far) is safe to alert on before the year is over
+(a provisional "at least"); `points` is given once it cannot change: the year is over and its
+MRI known, or the maximum has been reached.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from monitoring.clinical.rebaseline import add_months, rebaseline_date, referenc
 from monitoring.clinical.records import MriScan, Relapse, TherapyCourse
 
 ScoreName = Literal["MAGNIMS", "modified Rio"]
+ScoreTiming = Literal["year_one", "after_rebaseline"]
 MAGNIMS_MAX = 2
 RIO_MAX = 3
 
@@ -82,25 +89,29 @@ def first_year_scores(
     relapses: Sequence[Relapse],
     scans: Sequence[MriScan],
     as_of: dt.date,
+    timing: ScoreTiming = t.SCORE_TIMING,
 ) -> FirstYearScores:
-    start = rebaseline_date(course)
+    start = course.start if timing == "year_one" else rebaseline_date(course)
     end = add_months(start, 12) - dt.timedelta(days=1)
-    grace = t.SCORE_CLOSING_SCAN_GRACE_MONTHS
-    closing_from, closing_to = add_months(end, -grace), add_months(end, grace)
     # Records after the course stopped or after as_of belong to no first year of this course.
     limit = as_of if course.end is None else min(as_of, course.end)
+    seen = sorted((s for s in scans if s.date <= limit), key=lambda s: s.date)
+    if timing == "year_one":
+        reference, closing = _year_one_scans(seen, start)
+    else:
+        closing_to = add_months(end, t.SCORE_CLOSING_SCAN_GRACE_MONTHS)
+        seen = [s for s in seen if s.date <= closing_to]
+        reference, closing = _after_rebaseline_scans(seen, start, end)
 
     counted_relapses = tuple(
         sorted((r for r in relapses if start <= r.onset <= min(end, limit)), key=lambda r: r.onset)
     )
-    seen = [s for s in scans if s.date <= min(limit, closing_to)]
-    reference = reference_scan([s for s in seen if s.date < closing_from], start)
-    later = sorted(
-        (s for s in seen if reference is not None and s.date > reference.date),
-        key=lambda s: s.date,
-    )
-    closing = next((s for s in later if s.date >= closing_from), None)
-    counted = tuple(s for s in later if closing is None or s.date <= closing.date)
+    later = [s for s in seen if reference is not None and s.date > reference.date]
+    if timing == "year_one":
+        # Without a scan near month 12 yet, no lesion is known to be of the year.
+        counted = tuple(s for s in later if closing is not None and s.date <= closing.date)
+    else:
+        counted = tuple(s for s in later if s.date <= (closing or later[-1]).date)
     new_t2_so_far = sum(s.new_t2 or 0 for s in counted)
     mri_known = closing is not None and all(s.new_t2 is not None for s in counted)
     new_t2 = new_t2_so_far if mri_known else None
@@ -140,9 +151,65 @@ def first_year_scores(
         magnims=magnims,
         rio=rio,
         explanation=_explain(
-            course, start, end, limit, as_of, reference, closing, counted, year_over, mri_known
+            course,
+            timing,
+            start,
+            end,
+            limit,
+            as_of,
+            reference,
+            closing,
+            counted,
+            year_over,
+            mri_known,
         ),
     )
+
+
+def _year_one_scans(
+    seen: Sequence[MriScan], start: dt.date
+) -> tuple[MriScan | None, MriScan | None]:
+    """(reference, closing) as published: the scan closest to month 12 (9-15 months), read
+    against the last earlier scan from month 3 on, else the last scan on or before the start."""
+    month_12 = add_months(start, 12)
+    near = [
+        s
+        for s in seen
+        if add_months(start, t.SCORE_CLOSING_FROM_MONTHS)
+        <= s.date
+        <= add_months(start, t.SCORE_CLOSING_TO_MONTHS)
+    ]
+    closing = min(near, key=lambda s: (abs((s.date - month_12).days), s.date), default=None)
+    if closing is None:
+        return None, None
+    rebaseline_from = add_months(start, t.SCORE_REFERENCE_FROM_MONTHS)
+    earlier = [s for s in seen if s.date < closing.date]
+    on_therapy = [s for s in earlier if s.date >= rebaseline_from]
+    before = [s for s in earlier if s.date <= start]
+    reference = on_therapy[-1] if on_therapy else before[-1] if before else None
+    return reference, closing if reference is not None else None
+
+
+def _after_rebaseline_scans(
+    seen: Sequence[MriScan], start: dt.date, end: dt.date
+) -> tuple[MriScan | None, MriScan | None]:
+    """(reference, closing) of the earlier reading: the first scan from the re-baseline, and
+    the first later scan within 3 months either side of the year's last day."""
+    grace = t.SCORE_CLOSING_SCAN_GRACE_MONTHS
+    closing_from, closing_to = add_months(end, -grace), add_months(end, grace)
+    reference = reference_scan([s for s in seen if s.date < closing_from], start)
+    closing = next(
+        (
+            s
+            for s in seen
+            if reference is not None
+            and s.date > reference.date
+            and closing_from <= s.date
+            and s.date <= closing_to
+        ),
+        None,
+    )
+    return reference, closing
 
 
 def _score_text(name: str, points: int, final: bool) -> str:
@@ -158,6 +225,7 @@ def _facts(relapses: tuple[Relapse, ...], new_t2: int, mri_known: bool) -> str:
 
 def _explain(
     course: TherapyCourse,
+    timing: ScoreTiming,
     start: dt.date,
     end: dt.date,
     limit: dt.date,
@@ -168,17 +236,20 @@ def _explain(
     year_over: bool,
     mri_known: bool,
 ) -> str:
-    text = (
-        f"First year of {course.therapy} after re-baseline: "
-        f"{start.isoformat()} to {end.isoformat()}."
-    )
+    since = "from its start" if timing == "year_one" else "after re-baseline"
+    text = f"First year of {course.therapy} {since}: {start.isoformat()} to {end.isoformat()}."
     if as_of < start:
         return f"{text} It has not started."
     if limit < end and limit < as_of:
         text += f" {course.therapy} stopped on {limit.isoformat()}, before the year was over."
     elif not year_over:
-        text += " The year is not over."
-    if reference is None:
+        text += " The year is not over: the scores are provisional (at least)."
+    if timing == "year_one" and closing is None:
+        text += (
+            f" No MRI {t.SCORE_CLOSING_FROM_MONTHS} to {t.SCORE_CLOSING_TO_MONTHS} months after "
+            "the start with an earlier scan to read it against yet: new T2 lesions unknown."
+        )
+    elif reference is None:
         text += (
             " No reference MRI between the re-baseline date and "
             f"{add_months(end, -t.SCORE_CLOSING_SCAN_GRACE_MONTHS).isoformat()}."

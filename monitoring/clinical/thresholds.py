@@ -1,6 +1,6 @@
 """Every clinical threshold of mstrack, in one place.
 
-Each constant is a default taken from `shared/spec/clinical.md` (section in brackets) and
+Each constant is a default taken from `docs/clinical.md` (section in brackets) and
 its published source. Results store the definition they were computed with, so changing a
 value here never silently rewrites history: recomputation records the new values.
 Django settings may override the monitoring and alert values (see `mstrack/settings.py`);
@@ -9,7 +9,9 @@ the engine itself receives them as plain arguments.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from typing import Literal
 
 # --- Measurements [§1] ---------------------------------------------------------------
 # Kurtzke 1983: 0, then 1.0 to 10.0 in half steps (there is no 0.5).
@@ -19,8 +21,15 @@ NHPT_MAX_SECONDS = Decimal("300")  # nine-hole peg test
 SDMT_MIN = 0
 SDMT_MAX = 110
 LESION_COUNT_MAX = 1000  # beyond any real scan report: a typing error
-PBVC_ABS_MAX = Decimal("20")  # percent brain volume change between two scans
+# |PBVC| beyond 5 % for one scan pair is implausible: re-check the report. Rows stored before
+# this rule may hold up to PBVC_STORED_MAX, which the database still enforces.
+PBVC_ABS_MAX = Decimal("5")
+PBVC_STORED_MAX = Decimal("20")
 NFL_MAX_PG_ML = Decimal("100000")  # CSF NfL reaches tens of thousands, never more
+NFL_Z_MIN = Decimal("-5")  # a lab z-score outside -5..+10 is a typing or export error
+NFL_Z_MAX = Decimal("10")
+EARLIEST_DATE = dt.date(1900, 1, 1)  # births and records before this are typing errors
+RELAPSE_MIN_GAP_DAYS = 30  # an onset < 30 days after another is the same relapse
 
 # --- Confirmed disability worsening [§2] ------------------------------------------------
 # Minimum meaningful EDSS change, measured from the reference value [§2.1].
@@ -60,9 +69,18 @@ REBASELINE_MONTHS_INDUCTION = 24  # alemtuzumab, cladribine, aHSCT
 MAGNIMS_NEW_T2 = 3  # >= 3 new T2 lesions in the first year scores
 RIO_NEW_T2 = 4  # modified Rio: > 4 new T2 lesions scores 1
 RIO_HIGH_RISK = 2
-# The first-year closing MRI is rarely on the anniversary: a scan up to this many months after
-# the first year ends still closes it (its new T2 are vs the previous scan, so a late closing
-# scan adds a few weeks of lesions rather than losing the year).
+# When the first year runs [§4]: "year_one" (default, as published by Sormani 2013/2016: the
+# 12 months from the start of the therapy, for induction from the first course) or
+# "after_rebaseline" (the earlier reading: the 12 months after the re-baseline date).
+SCORE_TIMING: Literal["year_one", "after_rebaseline"] = "year_one"
+# year_one: new T2 on the scan closest to month 12 (9-15 months after the start), against the
+# last earlier scan from month 3 on (the re-baseline scan MAGNIMS recommends).
+SCORE_CLOSING_FROM_MONTHS = 9
+SCORE_CLOSING_TO_MONTHS = 15
+SCORE_REFERENCE_FROM_MONTHS = 3
+# after_rebaseline: the closing MRI is rarely on the anniversary: a scan up to this many months
+# either side of the year's last day still closes it (its new T2 are vs the previous scan, so a
+# late closing scan adds a few weeks of lesions rather than losing the year).
 SCORE_CLOSING_SCAN_GRACE_MONTHS = 3
 
 # --- Neurofilament light [§5] ----------------------------------------------------------
@@ -99,6 +117,7 @@ JCV_OVERDUE_MONTHS = 6  # natalizumab JCV serology
 
 # --- Alerts [§3, §4] -------------------------------------------------------------------
 MAGNIMS_ALERT_POINTS = 1  # Sormani 2016: MAGNIMS >= 1 in the first year (27 % 3-year failure)
+MAGNIMS_HIGH_POINTS = 2  # Sormani 2016: MAGNIMS 2 (48 % 3-year failure) makes the alert high
 RIO_ALERT_POINTS = RIO_HIGH_RISK  # modified Rio >= 2 is high risk
 # An event (relapse, active scan, confirmed worsening) raises an alert when it lies within this
 # many months of today: older events are history, not news, on a first evaluation.

@@ -3,6 +3,9 @@ B, against every endpoint and action. B must see nothing of A and change nothing
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import partial
+
 import pytest
 
 from patients.models import AuditEvent
@@ -12,8 +15,10 @@ pytestmark = pytest.mark.django_db
 
 # endpoint, a saved record of site A's patient, a valid new record, a valid change
 RECORDS = {
-    "therapy-courses": (therapy_course, {"therapy": "natalizumab", "start": "2024-06-01"},
-                        {"end": "2024-07-01"}),
+    # The saved course stops before the new one starts: one therapy at a time (spec §1).
+    "therapy-courses": (partial(therapy_course, end=dt.date(2024, 5, 1)),
+                        {"therapy": "natalizumab", "start": "2024-06-01"},
+                        {"end": "2024-05-15"}),
     "visits": (visit, {"date": "2024-06-01", "edss": 2.5}, {"edss": 3.0}),
     "relapses": (relapse, {"onset": "2024-06-01"}, {"severity": "mild"}),
     "mri-scans": (mri_scan, {"date": "2024-06-01", "new_t2": 1, "gd_enhancing": 0},

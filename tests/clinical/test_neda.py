@@ -221,7 +221,7 @@ ON_OCRELIZUMAB = ClinicalHistory(
     edss_dates=[D(2023, 1, 5), D(2023, 7, 15), D(2024, 7, 15)],
     scans=[
         MriScan(D(2023, 5, 1), new_t2=5, gd_enhancing=3),  # before re-baseline
-        MriScan(D(2023, 7, 20), new_t2=4, gd_enhancing=1, pbvc=-1.5),  # reference
+        MriScan(D(2023, 7, 20), new_t2=4, gd_enhancing=0, pbvc=-1.5),  # reference
         clean(D(2024, 7, 15), -0.35),
     ],
 )
@@ -232,8 +232,8 @@ def test_since_rebaseline_counts_activity_after_the_reference_scan_only() -> Non
     assert (window.start, window.end) == (D(2023, 7, 10), D(2024, 9, 1))
     assert window.reference_scan == ON_OCRELIZUMAB.scans[1]
     assert window.mri.state is MET
-    assert [s.date for s in window.mri.scans] == [D(2024, 7, 15)]
-    assert "Reference MRI 2023-07-20" in window.mri.explanation
+    assert [s.date for s in window.mri.scans] == [D(2023, 7, 20), D(2024, 7, 15)]
+    assert "Reference MRI 2023-07-20: its Gd-enhancing lesions count" in window.mri.explanation
     # Atrophy from the reference on: -0.35 over 361 days; the pseudo-atrophy of -1.5 % before
     # the reference is not counted.
     assert window.atrophy.pbvc_per_year == pytest.approx(-0.35 * 366 / 361)
@@ -261,8 +261,33 @@ def test_relapse_the_day_before_rebaseline_does_not_count() -> None:
     assert window.relapse.state is MET
 
 
+def test_gd_enhancing_lesions_of_the_reference_scan_are_activity() -> None:
+    """Spec §3: enhancement lasts weeks, so Gd+ on the reference formed after re-baseline;
+    its new T2 lesions may predate it and do not count."""
+    reference = MriScan(D(2024, 1, 10), new_t2=0, gd_enhancing=2)
+    history = dataclasses.replace(ON_OCRELIZUMAB, scans=[reference])
+    window = neda_since_rebaseline(history, as_of=D(2024, 9, 1), course=OCRELIZUMAB)
+    assert window.mri.state is NOT_MET
+    assert window.mri.scans == (reference,)
+    assert window.neda3 is NOT_MET
+    t2_only = dataclasses.replace(reference, new_t2=5, gd_enhancing=0)
+    history = dataclasses.replace(ON_OCRELIZUMAB, scans=[t2_only])
+    window = neda_since_rebaseline(history, as_of=D(2024, 9, 1), course=OCRELIZUMAB)
+    assert window.mri.state is UNKNOWN
+
+
+def test_reference_scan_without_contrast_leaves_the_gd_part_unknown() -> None:
+    history = dataclasses.replace(
+        ON_OCRELIZUMAB,
+        scans=[MriScan(D(2023, 7, 20), 0, None), clean(D(2024, 7, 15))],
+    )
+    window = neda_since_rebaseline(history, as_of=D(2024, 9, 1), course=OCRELIZUMAB)
+    assert window.mri.state is UNKNOWN
+    assert "MRI 2023-07-20 has no Gd-enhancing count" in window.mri.explanation
+
+
 def test_scan_on_rebaseline_day_is_the_reference_and_alone_is_unknown() -> None:
-    scans = [MriScan(D(2023, 7, 10), 3, 1)]
+    scans = [MriScan(D(2023, 7, 10), 3, 0)]
     assert reference_scan(scans, D(2023, 7, 10)) == scans[0]
     history = dataclasses.replace(ON_OCRELIZUMAB, scans=scans)
     window = neda_since_rebaseline(history, as_of=D(2024, 9, 1), course=OCRELIZUMAB)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -88,10 +89,17 @@ def test_csf_uses_the_lab_limit_and_is_unknown_without_one() -> None:
     assert "no lab upper limit" in without.explanation
 
 
-def test_other_assays_are_judged_on_simren_limits_with_a_caveat() -> None:
-    status = judge(serum(D(2020, 1, 1), 12, assay="Ella"))
-    assert status.elevated is True
-    assert "set on Simoa, this is Ella" in status.explanation
+def test_other_assays_need_the_lab_limit_or_z_score() -> None:
+    """Spec §5: the Simrén limits hold for Simoa only."""
+    status = judge(serum(D(2020, 1, 1), 150, assay="Ella"))
+    assert status.elevated is None
+    assert "Simrén age limits hold for Simoa only" in status.explanation
+    with_limit = judge(
+        dataclasses.replace(serum(D(2020, 1, 1), 12, assay="ECLIA"), lab_upper_limit=11)
+    )
+    assert (with_limit.elevated, with_limit.limit_source) == (True, "lab upper limit")
+    with_z = judge(dataclasses.replace(serum(D(2020, 1, 1), 12, assay="ELISA"), z_score=0.4))
+    assert with_z.elevated is False
 
 
 @pytest.mark.parametrize(
