@@ -20,12 +20,15 @@ from itertools import islice
 from pathlib import PurePath
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 
+from alerts.tasks import queue_batches
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.actions import Actor, RecordErrors, create_records, save_record
 from patients.models import Patient, Site, Therapy, TherapyCourse, Validated, validate_many
+from patients.signals import held
 
 SOURCE_COLUMNS = ("source_system", "source_id")
 # A record names its patient by the patient's source id (in the record's source system) or
@@ -294,7 +297,7 @@ class Importer:
         except FileRefused as refused:
             self.outcome.errors = refused.errors
             return self.outcome
-        with transaction.atomic():
+        with held() as changed, transaction.atomic():
             while chunk := list(islice(table.rows, self.batch)):
                 self._chunk(columns, chunk)
                 self.outcome.rows += len(chunk)
@@ -302,6 +305,11 @@ class Importer:
                     progress(self.outcome.rows, max(table.total, self.outcome.rows))
             if self.dry_run or self.outcome.refused:
                 transaction.set_rollback(True)
+        if changed:
+            # Once the file is stored: its patients evaluated in the sweep's batches.
+            ids = sorted(changed)
+            size = settings.ALERT_SWEEP_BATCH
+            queue_batches([ids[i : i + size] for i in range(0, len(ids), size)])
         if self.outcome.refused:
             self.outcome.created = self.outcome.updated = 0
         self.outcome.errors.sort(key=lambda e: e.line)
