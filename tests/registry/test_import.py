@@ -216,3 +216,24 @@ def test_xlsx_files_import_like_csv(tmp_path, site_a):
     out, err = run("visits", path)
     assert "created 2" in out, err
     assert Visit.objects.get(source_id="row-1").date == dt.date(2022, 5, 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_has_its_patients_evaluated_together_once_stored(monkeypatch, site_a):
+    from alerts import tasks
+    from outcomes.models import PatientStatus
+
+    one_by_one, batches = [], []
+    monkeypatch.setattr(tasks, "enqueue", one_by_one.append)
+    queue = tasks.queue_batches
+    monkeypatch.setattr(
+        "registry.imports.queue_batches", lambda work: (batches.append(work), queue(work))
+    )
+    run("patients", TEMPLATES / "patients.csv")
+    run("visits", TEMPLATES / "visits.csv")
+    run("visits", TEMPLATES / "visits.csv", "--dry-run")
+
+    ids = sorted(Patient.objects.values_list("pk", flat=True))
+    assert batches == [[ids], [ids]]  # the patients file, then the visits file
+    assert one_by_one == []
+    assert PatientStatus.objects.filter(patient__in=ids).count() == 2
