@@ -31,7 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 
 from monitoring.clinical.definitions import definition
-from monitoring.models import MriScan, NflSample, Relapse, Visit
+from monitoring.models import JcvTest, MriScan, NflSample, Relapse, Visit
 from outcomes.documents import NedaWindowDocument, StatusDocuments
 from outcomes.events import computed_events
 from outcomes.models import PatientStatus
@@ -200,6 +200,16 @@ TABLES: dict[str, tuple[str, list[Variable]]] = {
             _v("assay", pa.string(), "simoa, ella, eclia, elisa, other"),
             _v("lab_upper_limit", pa.float64(), "The lab's upper reference limit, pg/mL"),
             _v("z_score", pa.float64(), "Age- and BMI-adjusted Z score, as reported"),
+        ],
+    ),
+    "jcv_tests": (
+        "One row per anti-JCV antibody test",
+        [
+            PSEUDONYM,
+            RECORD,
+            _v("date", pa.date32(), "Test day"),
+            _v("result", pa.string(), "negative, positive, indeterminate"),
+            _v("index", pa.float64(), "Antibody index"),
         ],
     ),
     "cdw_events": (
@@ -410,6 +420,11 @@ class Export:
                     "lab_upper_limit": _num(n.lab_upper_limit),
                     "z_score": _num(n.z_score),
                 },
+            )
+        for j in JcvTest.objects.filter(patient__in=ids).order_by("patient", "date"):
+            writer.add(
+                "jcv_tests",
+                {**record(j), "date": j.date, "result": j.result, "index": _num(j.index)},
             )
         self._events(writer, names, _by_patient(visits), _by_patient(relapses))
         for status in PatientStatus.objects.filter(patient__in=ids).order_by("patient"):

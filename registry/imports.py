@@ -25,7 +25,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 
 from alerts.tasks import queue_batches
-from monitoring.models import MriScan, NflSample, Relapse, Visit
+from monitoring.models import JcvTest, MriScan, NflSample, Relapse, Visit
 from patients.actions import Actor, RecordErrors, create_records, save_record
 from patients.models import Patient, Site, Therapy, TherapyCourse, Validated, validate_many
 from patients.signals import held
@@ -98,6 +98,7 @@ KINDS: dict[str, Kind] = {
             NflSample,
             ("date", "matrix", "value", "assay", "lab", "lab_upper_limit", "z_score"),
         ),
+        Kind("jcv-tests", JcvTest, ("date", "result", "index")),
     )
 }
 

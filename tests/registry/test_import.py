@@ -12,14 +12,22 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from monitoring.models import MriScan, NflSample, Relapse, Visit
+from monitoring.models import JcvTest, MriScan, NflSample, Relapse, Visit
 from patients.models import AuditEvent, Patient, TherapyCourse
 from registry.imports import KINDS
 
 pytestmark = pytest.mark.django_db
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "docs" / "import-templates"
-ORDER = ["patients", "therapy-courses", "visits", "relapses", "mri-scans", "nfl-samples"]
+ORDER = [
+    "patients",
+    "therapy-courses",
+    "visits",
+    "relapses",
+    "mri-scans",
+    "nfl-samples",
+    "jcv-tests",
+]
 
 
 def run(kind: str, path: Path, *options: str) -> tuple[str, str]:
@@ -42,7 +50,16 @@ def write(tmp_path: Path, name: str, lines: list[str]) -> Path:
 def counts() -> dict[str, int]:
     return {
         model.__name__: model._base_manager.count()
-        for model in (Patient, TherapyCourse, Visit, Relapse, MriScan, NflSample, AuditEvent)
+        for model in (
+            Patient,
+            TherapyCourse,
+            Visit,
+            Relapse,
+            MriScan,
+            NflSample,
+            JcvTest,
+            AuditEvent,
+        )
     }
 
 
@@ -65,9 +82,10 @@ def test_every_kind_has_a_documented_template_that_imports(site_a):
     assert Relapse.objects.get(source_id="R0001").steroids is True
     assert MriScan.objects.get(source_id="M0001").pbvc == Decimal("-0.30")
     assert NflSample.objects.get(source_id="N0001").value == Decimal("8.4")
+    assert JcvTest.objects.get(source_id="J0001").result == "positive"
     # Every record audited, as created by the import.
     created = AuditEvent.objects.filter(actor_label="manage.py import", action="create")
-    assert created.count() == 2 + 3 + 3 + 1 + 2 + 1
+    assert created.count() == 2 + 3 + 3 + 1 + 2 + 1 + 1
 
 
 def patients_file(tmp_path: Path, count: int) -> Path:
