@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts migrations-check clean bench-api screenshots
+.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts bench-import migrations-check clean bench-api screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ BENCH_ENV := SECRET_KEY=$${SECRET_KEY:-benchmark-only-secret-key-never-for-deplo
 bench-seed: install
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput
 	$(BENCH_ENV) $(PY) manage.py seed_demo --patients $${PATIENTS:-100000} --seed 1
+
+# Registry import of a generated history against seed_demo's COPY (docs/benchmarks.md).
+bench-import: install
+	$(BENCH_ENV) $(PY) manage.py migrate --noinput
+	$(BENCH_ENV) $(PY) manage.py bench_import --patients $${PATIENTS:-100000} --seed 1
 
 # Benchmarks live in tools/bench/ (docs/benchmarks.md has their figures).
 # Server time of the clinic pages on the current database (seed and evaluate it first).

@@ -8,7 +8,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from api import results, views
+from api import consent, results, views
 
 router = DefaultRouter()
 router.register("patients", views.PatientViewSet, basename="patient")
@@ -17,6 +17,7 @@ router.register("visits", views.VisitViewSet, basename="visit")
 router.register("relapses", views.RelapseViewSet, basename="relapse")
 router.register("mri-scans", views.MriScanViewSet, basename="mriscan")
 router.register("nfl-samples", views.NflSampleViewSet, basename="nflsample")
+router.register("consents", consent.ConsentViewSet, basename="consent")
 router.register("status", results.StatusViewSet, basename="status")
 router.register(
     "progression-events", results.ProgressionEventsViewSet, basename="progression-event"

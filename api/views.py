@@ -27,6 +27,7 @@ from api import serializers as s
 from api.auth import actor_of
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.actions import (
+    SOURCE_KEY,
     EnteredInError,
     RecordErrors,
     field_errors,
@@ -86,6 +87,8 @@ class AuditedViewSet(
     # Clinical data is never deleted; see `entered_in_error`.
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
     filter_backends = [DjangoFilterBackend, filters.StrictOrderingFilter]
+    # What makes a POST an update of an earlier record (`upsert_record`'s `by`).
+    upsert_key: tuple[str, ...] = SOURCE_KEY
 
     def get_queryset(self) -> models.QuerySet:
         return self.model.objects.visible_to(self.request.user).select_related(*self.related)
@@ -94,7 +97,10 @@ class AuditedViewSet(
         """Save a validated serializer through `upsert_record`. Returns True when created."""
         try:
             upserted = upsert_record(
-                self.model, serializer.validated_data, actor=actor_of(self.request)
+                self.model,
+                serializer.validated_data,
+                actor=actor_of(self.request),
+                by=self.upsert_key,
             )
         except EnteredInError as error:
             raise Conflict(error.messages[0]) from None

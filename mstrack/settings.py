@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "alerts",
     "api",
     "clinic",
+    "registry",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +268,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ALERT_OUTBOX_DRAIN_SECONDS,
     },
 }
+
+# --- Registries (issue 16): imports and the pseudonymised research export; docs/import.md ---
+# The key of the research pseudonyms (HMAC-SHA256): keep it secret and never change it, or
+# every pseudonym changes. Exports refuse to run without it unless DEBUG (or under tests).
+RESEARCH_PSEUDONYM_KEY = os.environ.get("RESEARCH_PSEUDONYM_KEY", "")
+# Where finished exports are written; web and worker must share it.
+RESEARCH_EXPORT_ROOT = Path(os.environ.get("RESEARCH_EXPORT_ROOT", BASE_DIR / "exports"))
 
 REST_FRAMEWORK = {
     # Token first: an anonymous call is told to authenticate (401 with WWW-Authenticate).

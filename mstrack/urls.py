@@ -16,6 +16,7 @@ urlpatterns = [
     path("site/", views.switch_site, name="switch-site"),
     path("admin/", admin.site.urls),
     path("", include("clinic.urls")),
+    path("", include("registry.urls")),
     path("api/", include("api.urls")),
     path("fhir/", include("api.fhir_urls")),
 ]

@@ -606,3 +606,56 @@ class EvaluationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"evaluate patient {self.patient_id} (asked {self.requested_at:%Y-%m-%d %H:%M:%S})"
+
+
+class Consent(Validated):
+    """A patient's consent to research use of their data, as the nurse recorded it: one per
+    patient, updated (and audited) when the patient withdraws or consents again. Only a
+    patient whose consent covers the research export and is not withdrawn is exported."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="consent")
+    date = models.DateField(help_text="The day the patient gave consent")
+    research_export = models.BooleanField(
+        "research export", help_text="Consents to pseudonymised research exports"
+    )
+    withdrawn = models.DateField(
+        null=True, blank=True, help_text="The day the patient withdrew consent, if they did"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SiteScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["patient", "date"]
+        constraints = [
+            models.CheckConstraint(condition=not_future("date"), name="consent_date_not_future"),
+            models.CheckConstraint(
+                condition=Q(withdrawn__isnull=True)
+                | (Q(withdrawn__gte=models.F("date")) & not_future("withdrawn")),
+                name="consent_withdrawn_after_given",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"consent of {self.patient_id} from {self.date}"
+
+    @property
+    def covers_research(self) -> bool:
+        return self.research_export and self.withdrawn is None
+
+    def clean_own(self, errors: ErrorCollector) -> None:
+        today = timezone.localdate()
+        birth_date = self.patient.birth_date if self.patient_id else None
+        if self.date:
+            errors.check(
+                measures.clinical_date, self.date, "date", today=today, birth_date=birth_date
+            )
+        if self.withdrawn:
+            errors.check(measures.clinical_date, self.withdrawn, "withdrawn", today=today)
+            if self.date and self.withdrawn < self.date:
+                errors.add(
+                    "withdrawn",
+                    f"consent is withdrawn ({self.withdrawn}) before it was given ({self.date})",
+                )

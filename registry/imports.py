@@ -1,0 +1,511 @@
+"""Import a clinic's history from CSV or XLSX files, one record kind per file.
+
+Every row is checked by the model's own rules (`validate_many`, the `clean` the forms and
+the API run) and written by the write actions of patients.actions, so an import says what the
+API would say, in the same words, and audits each record. A file is stored whole or not at
+all; each refused row is named by file, line and field. Rows carry the sending system's
+identifiers (`source_system`, `source_id`): importing a file again updates the records it
+created and leaves unchanged ones alone. docs/import.md describes the columns of each kind.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import PurePath
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models, transaction
+
+from monitoring.models import JcvTest, MriScan, NflSample, Relapse, Visit
+from patients.actions import (
+    Actor,
+    RecordErrors,
+    create_records,
+    one_evaluation_per_patient,
+    save_record,
+)
+from patients.models import Patient, Site, Therapy, TherapyCourse, Validated, validate_many
+
+SOURCE_COLUMNS = ("source_system", "source_id")
+# A record names its patient by the patient's source id (in the record's source system) or
+# by the site's MRN.
+PATIENT_COLUMNS = ("patient_source_id", "patient_mrn")
+# Looked up by the importer once per chunk, not again per record by validation.
+LOOKED_UP = ("patient", "site", "therapy")
+TRUE_WORDS = {"1", "true", "t", "yes", "y"}
+FALSE_WORDS = {"0", "false", "f", "no", "n"}
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A record kind as a file holds it: its model and the model fields its columns give."""
+
+    name: str
+    model: type[Validated]
+    fields: tuple[str, ...]
+
+    @property
+    def of_patient(self) -> bool:
+        return self.model is not Patient
+
+    def model_field(self, name: str) -> models.Field:
+        return self.model._meta.get_field(name)
+
+    def required(self, name: str) -> bool:
+        f = self.model_field(name)
+        return not f.blank and not f.has_default()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column a file of this kind may have, in the template's order."""
+        return (*SOURCE_COLUMNS, *(PATIENT_COLUMNS if self.of_patient else ()), *self.fields)
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "patients",
+            Patient,
+            (
+                "mrn",
+                "display_name",
+                "birth_date",
+                "sex",
+                "phenotype",
+                "symptom_onset",
+                "diagnosis_date",
+            ),
+        ),
+        Kind("therapy-courses", TherapyCourse, ("therapy", "start", "end", "stop_reason")),
+        Kind("visits", Visit, ("date", "edss", "t25fw", "nhpt", "sdmt", "scheduled")),
+        Kind(
+            "relapses",
+            Relapse,
+            ("onset", "end", "severity", "steroids", "confirmed_by_clinician"),
+        ),
+        Kind(
+            "mri-scans",
+            MriScan,
+            ("date", "new_t2", "gd_enhancing", "total_t2", "pbvc", "field_strength"),
+        ),
+        Kind(
+            "nfl-samples",
+            NflSample,
+            ("date", "matrix", "value", "assay", "lab", "lab_upper_limit", "z_score"),
+        ),
+        Kind("jcv-tests", JcvTest, ("date", "result", "index")),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A refusal: the file, its line (1 is the header), the column and why."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}, line {self.line}, {self.field}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
+
+
+@dataclass(slots=True)
+class Outcome:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.errors)
+
+
+class FileRefused(Exception):
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__("; ".join(map(str, errors)))
+        self.errors = errors
+
+
+Progress = Callable[[int, int], None]  # rows done, rows in the file
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A file's header and an iterator of (line, values) for its data rows."""
+
+    header: list[str]
+    rows: Iterator[tuple[int, list[Any]]]
+    total: int
+
+
+def read_table(name: str, data: bytes) -> Table:
+    """The rows of a CSV (UTF-8) or XLSX file; anything else is refused, naming the file."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(name, data)
+    if suffix == ".xlsx":
+        return _read_xlsx(name, data)
+    raise FileRefused([RowError(name, 1, "file", "not a CSV or XLSX file (.csv or .xlsx)")])
+
+
+def _read_csv(name: str, data: bytes) -> Table:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = ""
+    if "\x00" in text or (not text and data):
+        raise FileRefused([RowError(name, 1, "file", "not a CSV file (UTF-8 text expected)")])
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise FileRefused([RowError(name, 1, "file", "the file is empty")])
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        line = reader.line_num
+        for values in reader:
+            if any(value.strip() for value in values):
+                yield line + 1, values
+            line = reader.line_num
+
+    return Table(header, rows(), max(text.count("\n") - 1, 0))
+
+
+def _read_xlsx(name: str, data: bytes) -> Table:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        raise FileRefused([RowError(name, 1, "file", "not an XLSX workbook")]) from None
+    sheet = book.worksheets[0]
+    cells = sheet.iter_rows(values_only=True)
+    header = next(cells, None)
+    if header is None:
+        raise FileRefused([RowError(name, 1, "file", "the first sheet is empty")])
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        for line, values in enumerate(cells, start=2):
+            if any(value not in (None, "") for value in values):
+                yield line, list(values)
+
+    return Table(
+        ["" if cell is None else str(cell) for cell in header], rows(), (sheet.max_row or 1) - 1
+    )
+
+
+def check_header(name: str, kind: Kind, header: list[str]) -> list[str]:
+    """The header's columns, or FileRefused naming each wrong column on line 1."""
+    columns = [column.strip().lower() for column in header]
+    errors = [
+        RowError(
+            name,
+            1,
+            column or "(blank)",
+            f"unknown column; a {kind.name} file has: " + ", ".join(kind.columns),
+        )
+        for column in columns
+        if column not in kind.columns
+    ]
+    errors += [
+        RowError(name, 1, column, "this column appears twice")
+        for index, column in enumerate(columns)
+        if column in columns[:index] and column in kind.columns
+    ]
+    wanted = [*SOURCE_COLUMNS, *(f for f in kind.fields if kind.required(f))]
+    errors += [
+        RowError(name, 1, column, "missing column") for column in wanted if column not in columns
+    ]
+    if kind.of_patient and not any(column in columns for column in PATIENT_COLUMNS):
+        errors.append(RowError(name, 1, "patient_source_id", "missing column (or patient_mrn)"))
+    if errors:
+        raise FileRefused(errors)
+    return columns
+
+
+def _cell(kind: Kind, column: str, value: Any) -> Any:
+    """A cell as the model field takes it: the field parses text itself (its messages are
+    the API's); empty cells become the field's empty value, yes/no words booleans."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        f = kind.model_field(column)
+        if f.null:
+            return None
+        return f.get_default() if f.has_default() else ""
+    if hasattr(value, "date") and callable(value.date):  # an XLSX date cell
+        return value.date()
+    if isinstance(value, float):
+        return repr(value)  # 3.25 stays 3.25: never rounded into a valid value
+    if isinstance(value, str):
+        value = value.strip()
+        if isinstance(kind.model_field(column), models.BooleanField):
+            word = value.lower()
+            return True if word in TRUE_WORDS else False if word in FALSE_WORDS else value
+    return value
+
+
+def _messages(error: ValidationError) -> Iterator[tuple[str, str]]:
+    errors = error.message_dict if hasattr(error, "error_dict") else {"row": error.messages}
+    for name, messages in errors.items():
+        for message in messages:
+            yield ("row" if name == NON_FIELD_ERRORS else name), message
+
+
+class Importer:
+    """One file of one kind into one site."""
+
+    def __init__(
+        self,
+        name: str,
+        kind: Kind,
+        site: Site,
+        *,
+        actor: Actor,
+        dry_run: bool,
+        batch: int = 2000,
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.site = site
+        self.actor = actor
+        self.dry_run = dry_run
+        self.batch = batch
+        self.outcome = Outcome()
+        self.lines: dict[tuple[Any, ...], int] = {}  # source identifiers seen, by line
+        self.therapies: dict[str, Therapy] = {}
+        if kind.model is TherapyCourse:
+            for therapy in Therapy.objects.all():
+                self.therapies[therapy.code.lower()] = therapy
+                self.therapies[therapy.name.lower()] = therapy
+
+    def refuse(self, line: int, column: str, message: str) -> None:
+        self.outcome.errors.append(RowError(self.name, line, column, message))
+
+    def run(self, data: bytes, progress: Progress | None = None) -> Outcome:
+        try:
+            table = read_table(self.name, data)
+            columns = check_header(self.name, self.kind, table.header)
+        except FileRefused as refused:
+            self.outcome.errors = refused.errors
+            return self.outcome
+        # Once the file is stored, its patients are evaluated together, in the sweep's
+        # batches, rather than one task per patient and row.
+        with transaction.atomic(), one_evaluation_per_patient():
+            while chunk := list(islice(table.rows, self.batch)):
+                self._chunk(columns, chunk)
+                self.outcome.rows += len(chunk)
+                if progress:
+                    progress(self.outcome.rows, max(table.total, self.outcome.rows))
+            if self.dry_run or self.outcome.refused:
+                transaction.set_rollback(True)
+        if self.outcome.refused:
+            self.outcome.created = self.outcome.updated = 0
+        self.outcome.errors.sort(key=lambda e: e.line)
+        return self.outcome
+
+    def _chunk(self, columns: list[str], chunk: list[tuple[int, list[Any]]]) -> None:
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for line, values in chunk:
+            if len(values) > len(columns):
+                self.refuse(line, "row", f"{len(values)} cells for {len(columns)} columns")
+                continue
+            row = dict(zip(columns, values, strict=False))
+            row["source_system"] = str(row.get("source_system") or "").strip()
+            row["source_id"] = str(row.get("source_id") or "").strip()
+            if not row["source_id"]:
+                self.refuse(
+                    line, "source_id", "a source id is required (re-imports find the record by it)"
+                )
+                continue
+            rows.append((line, row))
+        patients = self._patients(rows) if self.kind.of_patient else {}
+        found = self._existing(rows, patients)
+        records: list[tuple[int, Validated, Validated | None]] = []
+        for line, row in rows:
+            record = self._record(line, row, patients, found)
+            if record is not None:
+                records.append(record)
+        self._validate_and_store(records)
+
+    def _patients(self, rows: list[tuple[int, dict[str, Any]]]) -> dict[tuple[str, ...], Patient]:
+        """The patients the rows name, at the site, looked up once."""
+        by_source = {
+            (row["source_system"], str(row["patient_source_id"]).strip())
+            for _, row in rows
+            if row.get("patient_source_id")
+        }
+        mrns = {str(row["patient_mrn"]).strip() for _, row in rows if row.get("patient_mrn")}
+        at_site = Patient.objects.filter(site=self.site)
+        known: dict[tuple[str, ...], Patient] = {}
+        if by_source:
+            for patient in at_site.filter(source_id__in={s for _, s in by_source}):
+                known[("source", patient.source_system, patient.source_id)] = patient
+        if mrns:
+            for patient in at_site.filter(mrn__in=mrns):
+                known[("mrn", patient.mrn)] = patient
+        return known
+
+    def _patient_of(
+        self, line: int, row: dict[str, Any], patients: dict[tuple[str, ...], Patient]
+    ) -> Patient | None:
+        source_id = str(row.get("patient_source_id") or "").strip()
+        mrn = str(row.get("patient_mrn") or "").strip()
+        if source_id:
+            patient = patients.get(("source", row["source_system"], source_id))
+            if patient is None:
+                self.refuse(
+                    line,
+                    "patient_source_id",
+                    f"no patient with source id {source_id} from "
+                    f"{row['source_system'] or '(no source system)'} at {self.site.code}",
+                )
+            return patient
+        if mrn:
+            patient = patients.get(("mrn", mrn))
+            if patient is None:
+                self.refuse(line, "patient_mrn", f"no patient with MRN {mrn} at {self.site.code}")
+            return patient
+        self.refuse(
+            line, "patient_source_id", "say which patient (patient_source_id or patient_mrn)"
+        )
+        return None
+
+    def _existing(
+        self,
+        rows: list[tuple[int, dict[str, Any]]],
+        patients: dict[tuple[str, ...], Patient],
+    ) -> dict[tuple[Any, ...], Validated]:
+        """The records earlier imports created from these rows, by source identifiers."""
+        source_ids = {row["source_id"] for _, row in rows}
+        if not self.kind.of_patient:
+            stored = Patient.objects.filter(site=self.site, source_id__in=source_ids)
+            return {(p.source_system, p.source_id): p for p in stored}
+        model = self.kind.model
+        stored = model._base_manager.filter(
+            patient__in={p.pk for p in patients.values()}, source_id__in=source_ids
+        )
+        return {(r.patient_id, r.source_system, r.source_id): r for r in stored}
+
+    def _record(
+        self,
+        line: int,
+        row: dict[str, Any],
+        patients: dict[tuple[str, ...], Patient],
+        found: dict[tuple[Any, ...], Validated],
+    ) -> tuple[int, Validated, Validated | None] | None:
+        values: dict[str, Any] = {
+            "source_system": row["source_system"],
+            "source_id": row["source_id"],
+        }
+        if self.kind.of_patient:
+            patient = self._patient_of(line, row, patients)
+            if patient is None:
+                return None
+            values["patient"] = patient
+            key: tuple[Any, ...] = (patient.pk, row["source_system"], row["source_id"])
+        else:
+            values["site"] = self.site
+            key = (row["source_system"], row["source_id"])
+        if key in self.lines:
+            self.refuse(line, "source_id", f"{row['source_id']} is also on line {self.lines[key]}")
+            return None
+        self.lines[key] = line
+        for column in self.kind.fields:
+            if column not in row:
+                continue
+            if column == "therapy":
+                therapy = self.therapies.get(str(row[column] or "").strip().lower())
+                if therapy is None:
+                    self.refuse(
+                        line,
+                        "therapy",
+                        f"unknown therapy {row[column]!r}; the "
+                        "catalogue's codes and names are known (docs/import.md)",
+                    )
+                    return None
+                values["therapy"] = therapy
+                continue
+            values[column] = _cell(self.kind, column, row[column])
+        stored = found.get(key)
+        if stored is None:
+            return line, self.kind.model(**values), None
+        if getattr(stored, "is_entered_in_error", False):
+            self.refuse(line, "source_id", "this source_id names a record marked entered in error")
+            return None
+        record = copy.copy(stored)
+        for name, value in values.items():
+            setattr(record, name, value)
+        return line, record, stored
+
+    def _validate_and_store(self, records: list[tuple[int, Validated, Validated | None]]) -> None:
+        """Store the chunk's records through the write actions the API uses (validated as the
+        API validates, audited). A dry run stores them too, inside the file's transaction that
+        is rolled back: it sees what the real run would, a clash with an earlier chunk's row
+        included. The rows of a refused chunk that passed are stored all the same, so that
+        later rows are checked against them."""
+        changed = [(line, r, s) for line, r, s in records if s is not None]
+        # New records are validated by create_records as it writes them: once, not twice.
+        errors = validate_many([r for _, r, _ in changed], exclude=LOOKED_UP)
+        self._report(errors, [line for line, _, _ in changed])
+        for position, (line, record, stored) in enumerate(changed):
+            if position in errors:
+                continue
+            if self._same(record, stored):
+                self.outcome.unchanged += 1
+                continue
+            try:
+                save_record(record, actor=self.actor)
+            except ValidationError as error:
+                self._report({0: error}, [line])
+            else:
+                self.outcome.updated += 1
+        new = [(line, record) for line, record, stored in records if stored is None]
+        while new:
+            try:
+                create_records([record for _, record in new], actor=self.actor)
+            except RecordErrors as refused:
+                self._report(refused.errors, [line for line, _ in new])
+                new = [row for position, row in enumerate(new) if position not in refused.errors]
+            else:
+                self.outcome.created += len(new)
+                return
+
+    def _report(self, errors: dict[int, ValidationError], lines: list[int]) -> None:
+        for position, error in errors.items():
+            for column, message in _messages(error):
+                self.refuse(lines[position], column, message)
+
+    def _same(self, record: Validated, stored: Validated) -> bool:
+        names = ["source_system", "source_id", *self.kind.fields]
+        return all(
+            getattr(record, self.kind.model_field(name).attname)
+            == getattr(stored, self.kind.model_field(name).attname)
+            for name in names
+        )
+
+
+def import_file(
+    name: str,
+    data: bytes,
+    kind: str,
+    site: Site,
+    *,
+    actor: Actor,
+    dry_run: bool,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Check (dry run) or import one file of one record kind into `site`."""
+    return Importer(name, KINDS[kind], site, actor=actor, dry_run=dry_run).run(data, progress)
