@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from api import results, views
+from api import outcomes, results, views
 
 router = DefaultRouter()
 router.register("patients", views.PatientViewSet, basename="patient")
@@ -19,6 +19,7 @@ router.register(
 router.register("alerts", results.AlertViewSet, basename="api-alert")
 
 urlpatterns = [
+    path("v1/outcomes/", outcomes.OutcomesView.as_view(), name="api-outcomes"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,0 +1,155 @@
+"""The outcomes page (issue 17): the clinic's own outcomes across the caller's sites, read
+from the stored report (`outcomes.tasks` computes it), with every table as CSV and every
+chart as PNG/SVG (Plotly's modebar)."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from monitoring.clinical.cohort import ENDPOINT_LABELS, ENDPOINTS
+from outcomes.forms import OutcomeFilters
+from outcomes.models import CohortReport
+from outcomes.tasks import request_report
+from patients.policy import Action, sites_where
+
+# One colour per therapy, in the order the curves come (colour-blind safe, Okabe-Ito).
+COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+
+def _report(request: HttpRequest) -> tuple[OutcomeFilters, CohortReport | None]:
+    sites = sites_where(request.user, Action.VIEW)
+    if sites is not None and not sites:
+        raise PermissionDenied("you may not see patients at any site")
+    form = OutcomeFilters(request.GET)
+    if not form.is_valid():
+        return form, None
+    return form, request_report(sites, form.filters())
+
+
+def km_figures(curves: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One Plotly figure per endpoint: a step curve per therapy with its 95 % band. Plain
+    figure JSON, drawn by static/clinic/outcomes.js."""
+    figures = []
+    for endpoint in ENDPOINTS:
+        mine = [c for c in curves if c["endpoint"] == endpoint]
+        data: list[dict[str, Any]] = []
+        for i, c in enumerate(mine):
+            colour = COLOURS[i % len(COLOURS)]
+            name = f"{c['therapy']} (n={c['courses']}, events={c['events']})"
+            data += [
+                {
+                    "x": c["years"],
+                    "y": c["upper"],
+                    "mode": "lines",
+                    "line": {"width": 0, "shape": "hv", "color": colour},
+                    "hoverinfo": "skip",
+                    "showlegend": False,
+                    "legendgroup": c["therapy"],
+                },
+                {
+                    "x": c["years"],
+                    "y": c["lower"],
+                    "mode": "lines",
+                    "fill": "tonexty",
+                    "opacity": 0.2,
+                    "line": {"width": 0, "shape": "hv", "color": colour},
+                    "hoverinfo": "skip",
+                    "showlegend": False,
+                    "legendgroup": c["therapy"],
+                },
+                {
+                    "x": c["years"],
+                    "y": c["cumulative"],
+                    "mode": "lines",
+                    "name": name,
+                    "legendgroup": c["therapy"],
+                    "line": {"shape": "hv", "color": colour, "width": 2},
+                    "hovertemplate": "%{x:.2f} y: %{y:.1f} %<extra>" + c["therapy"] + "</extra>",
+                },
+            ]
+        figures.append(
+            {
+                "id": f"km-{endpoint}",
+                "data_id": f"km-{endpoint}-data",
+                "endpoint": endpoint,
+                "title": f"Time to {ENDPOINT_LABELS[endpoint]}",
+                "empty": not mine,
+                "figure": {
+                    "data": data,
+                    "layout": {
+                        "title": {"text": f"Time to {ENDPOINT_LABELS[endpoint]}"},
+                        "xaxis": {
+                            "title": {"text": "years from therapy start"},
+                            "rangemode": "tozero",
+                        },
+                        "yaxis": {
+                            "title": {"text": "cumulative incidence, % (95 % band)"},
+                            "rangemode": "tozero",
+                        },
+                        "height": 360,
+                        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
+                        "legend": {"orientation": "h", "y": -0.25},
+                    },
+                },
+            }
+        )
+    return figures
+
+
+def _with_numbers_at_risk(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    figures = km_figures(payload["curves"])
+    at_risk = next(t for t in payload["tables"] if t["id"] == "numbers_at_risk")
+    for f in figures:
+        f["at_risk_columns"] = at_risk["columns"][1:]
+        f["at_risk"] = [row[1:] for row in at_risk["rows"] if row[0] == f["endpoint"]]
+    return figures
+
+
+@login_required
+def outcomes(request: HttpRequest) -> HttpResponse:
+    form, report = _report(request)
+    payload = report.payload if report else None
+    context = {
+        "form": form,
+        "report": report,
+        "payload": payload,
+        "figures": _with_numbers_at_risk(payload) if payload else [],
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "clinic/outcomes.html", context, status=400 if report is None else 200)
+
+
+@login_required
+def outcomes_csv(request: HttpRequest, table_id: str) -> HttpResponse:
+    form, report = _report(request)
+    if report is None:
+        return HttpResponse(
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
+            status=400,
+            content_type="text/plain",
+        )
+    if report.payload is None:
+        return HttpResponse("the report is being computed", status=503, content_type="text/plain")
+    table = next((t for t in report.payload["tables"] if t["id"] == table_id), None)
+    if table is None:
+        raise Http404(f"no table {table_id}")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="mstrack-{table_id}-{report.as_of}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow([f"# {table['title']}"])
+    writer.writerow([f"# definition: {table['definition']}"])
+    writer.writerow([f"# denominator: {table['denominator']}"])
+    writer.writerow(
+        [f"# as of {report.as_of}; sites {report.sites}; filters {report.filters_key or 'none'}"]
+    )
+    writer.writerow(table["columns"])
+    writer.writerows(["" if v is None else v for v in row] for row in table["rows"])
+    return response
