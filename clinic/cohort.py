@@ -13,9 +13,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from monitoring.clinical.cohort import ENDPOINT_LABELS, ENDPOINTS
+from outcomes import cohort
 from outcomes.forms import OutcomeFilters
 from outcomes.models import CohortReport
 from outcomes.tasks import request_report
+from patients.models import Site
 from patients.policy import Action, sites_where
 
 # One colour per therapy, in the order the curves come (colour-blind safe, Okabe-Ito).
@@ -32,69 +34,57 @@ def _report(request: HttpRequest) -> tuple[OutcomeFilters, CohortReport | None]:
     return form, request_report(sites, form.filters())
 
 
+SHOWN = 4  # therapies drawn at first (most courses); the legend switches the others on
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
 def km_figures(curves: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One Plotly figure per endpoint: a step curve per therapy with its 95 % band. Plain
-    figure JSON, drawn by static/clinic/outcomes.js."""
+    """One Plotly figure per endpoint: a step curve per therapy with its 95 % band, the
+    therapies with most courses drawn at first. Plain figure JSON, drawn by
+    static/clinic/outcomes.js."""
     figures = []
     for endpoint in ENDPOINTS:
-        mine = [c for c in curves if c["endpoint"] == endpoint]
+        mine = sorted((c for c in curves if c["endpoint"] == endpoint), key=lambda c: -c["courses"])
         data: list[dict[str, Any]] = []
         for i, c in enumerate(mine):
             colour = COLOURS[i % len(COLOURS)]
-            name = f"{c['therapy']} (n={c['courses']}, events={c['events']})"
+            shown: bool | str = True if i < SHOWN else "legendonly"
+            common = {"legendgroup": c["therapy"], "visible": shown, "x": c["years"]}
+            band = {"width": 0, "shape": "hv", "color": colour}
             data += [
-                {
-                    "x": c["years"],
-                    "y": c["upper"],
-                    "mode": "lines",
-                    "line": {"width": 0, "shape": "hv", "color": colour},
-                    "hoverinfo": "skip",
-                    "showlegend": False,
-                    "legendgroup": c["therapy"],
-                },
-                {
-                    "x": c["years"],
-                    "y": c["lower"],
-                    "mode": "lines",
-                    "fill": "tonexty",
-                    "opacity": 0.2,
-                    "line": {"width": 0, "shape": "hv", "color": colour},
-                    "hoverinfo": "skip",
-                    "showlegend": False,
-                    "legendgroup": c["therapy"],
-                },
-                {
-                    "x": c["years"],
-                    "y": c["cumulative"],
-                    "mode": "lines",
-                    "name": name,
-                    "legendgroup": c["therapy"],
-                    "line": {"shape": "hv", "color": colour, "width": 2},
-                    "hovertemplate": "%{x:.2f} y: %{y:.1f} %<extra>" + c["therapy"] + "</extra>",
-                },
-            ]
+                {**common, "y": c["upper"], "mode": "lines", "line": band,
+                 "hoverinfo": "skip", "showlegend": False},
+                {**common, "y": c["lower"], "mode": "lines", "line": band, "fill": "tonexty",
+                 "fillcolor": _rgba(colour, 0.12), "hoverinfo": "skip", "showlegend": False},
+                {**common, "y": c["cumulative"], "mode": "lines",
+                 "name": f"{c['therapy']} (n={c['courses']}, events={c['events']})",
+                 "line": {"shape": "hv", "color": colour, "width": 2},
+                 "hovertemplate": "%{x:.2f} y: %{y:.1f} %<extra>" + c["therapy"] + "</extra>"},
+            ]  # fmt: skip
+        title = f"Time to {ENDPOINT_LABELS[endpoint]}"
         figures.append(
             {
                 "id": f"km-{endpoint}",
                 "data_id": f"km-{endpoint}-data",
                 "endpoint": endpoint,
-                "title": f"Time to {ENDPOINT_LABELS[endpoint]}",
+                "title": title,
                 "empty": not mine,
                 "figure": {
                     "data": data,
                     "layout": {
-                        "title": {"text": f"Time to {ENDPOINT_LABELS[endpoint]}"},
+                        "title": {"text": title},
                         "xaxis": {
                             "title": {"text": "years from therapy start"},
                             "rangemode": "tozero",
                         },
-                        "yaxis": {
-                            "title": {"text": "cumulative incidence, % (95 % band)"},
-                            "rangemode": "tozero",
-                        },
-                        "height": 360,
-                        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
-                        "legend": {"orientation": "h", "y": -0.25},
+                        "yaxis": {"title": {"text": "cumulative incidence, %"}, "range": [0, 100]},
+                        "height": 420,
+                        "margin": {"l": 60, "r": 10, "t": 50, "b": 50},
+                        "legend": {"title": {"text": "therapy (click to show)"}},
                     },
                 },
             }
@@ -111,6 +101,16 @@ def _with_numbers_at_risk(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return figures
 
 
+def _site_names(report: CohortReport | None) -> str:
+    if report is None:
+        return ""
+    sites = cohort.sites_from_key(report.sites)
+    if sites is None:
+        return "every site"
+    names = Site.objects.filter(pk__in=sites).order_by("name").values_list("name", flat=True)
+    return ", ".join(names)
+
+
 @login_required
 def outcomes(request: HttpRequest) -> HttpResponse:
     form, report = _report(request)
@@ -121,6 +121,7 @@ def outcomes(request: HttpRequest) -> HttpResponse:
         "payload": payload,
         "figures": _with_numbers_at_risk(payload) if payload else [],
         "query": request.GET.urlencode(),
+        "site_names": _site_names(report),
     }
     return render(request, "clinic/outcomes.html", context, status=400 if report is None else 200)
 

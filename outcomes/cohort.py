@@ -43,6 +43,7 @@ PUBLISHED_MAGNIMS_RISK = {0: 17, 1: 27, 2: 48}  # Sormani 2016, 3-year risk of f
 AT_RISK_YEARS = (0, 1, 2, 3, 4, 5)
 RISK_YEARS = (1, 2, 3)
 CURVE_STEP_YEARS = 1 / 12  # curves are drawn monthly: one point a month, whatever n
+CURVE_MIN_AT_RISK = 5  # a curve stops where fewer courses than this are still followed
 SMALL = engine.SMALL_GROUP
 SMALL_NOTE = f"fewer than {SMALL}: counts only"
 RELAPSE_FREE = {
@@ -219,10 +220,16 @@ def at_risk(times: Sequence[engine.TimeToEvent], years: float) -> int:
     return sum(1 for t in times if t.days / engine.DAYS_PER_YEAR >= years)
 
 
-def curve(kmf: KaplanMeierFitter) -> dict[str, list[float]]:
-    """Cumulative incidence and its band, monthly up to the longest follow-up."""
-    end = float(kmf.durations.max())
-    steps = math.floor(end / CURVE_STEP_YEARS + 1e-9)
+def curve(kmf: KaplanMeierFitter) -> dict[str, list[float | None]]:
+    """Cumulative incidence and its band, monthly while at least `CURVE_MIN_AT_RISK`
+    courses are still followed: the tail of a few courses is noise, not a finding."""
+    durations = np.sort(kmf.durations)
+    steps = 0
+    while (
+        len(durations) - np.searchsorted(durations, (steps + 1) * CURVE_STEP_YEARS - 1e-9)
+        >= CURVE_MIN_AT_RISK
+    ):
+        steps += 1
     grid = [round(i * CURVE_STEP_YEARS, 4) for i in range(steps + 1)]
     survival = kmf.survival_function_at_times(grid).to_numpy()
     band = kmf.confidence_interval_survival_function_

@@ -43,7 +43,13 @@ def test_neurologist_opens_the_outcomes_page(live_server, browser, tmp_path, mon
     assert download.value.suggested_filename.startswith("mstrack-pira_share-")
     assert errors == []
     shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / "outcomes.png"), full_page=True)
+    page.screenshot(
+        path=str(shots / "outcomes.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1366, "height": 2400},
+    )
+    page.locator("#table-pira_share").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "outcomes-tables.png"))
 
     page.select_option("#id_therapy", "natalizumab")
     page.get_by_role("button", name="Show").click()

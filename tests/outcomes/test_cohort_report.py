@@ -132,6 +132,8 @@ def test_kaplan_meier_by_hand(cohort_a, neurologist_a) -> None:
     (curve,) = [c for c in body["curves"] if c["endpoint"] == "cdw"]
     assert curve["years"][12] == 1.0 and curve["cumulative"][12] == 0.0
     assert curve["cumulative"][13] == 20.0 and curve["cumulative"][36] == 31.4
+    # It stops at 4 years: the six courses still followed then leave at once.
+    assert curve["years"][-1] == 4.0
 
 
 def test_neda_rates_by_hand(cohort_a, neurologist_a) -> None:
