@@ -44,8 +44,10 @@ class OutcomeCurveSerializer(serializers.Serializer):
     cumulative = serializers.ListField(
         child=serializers.FloatField(), help_text="Kaplan-Meier cumulative incidence, %"
     )
-    lower = serializers.ListField(child=serializers.FloatField(), help_text="95 % band, %")
-    upper = serializers.ListField(child=serializers.FloatField())
+    lower = serializers.ListField(
+        child=serializers.FloatField(allow_null=True), help_text="95 % band, %"
+    )
+    upper = serializers.ListField(child=serializers.FloatField(allow_null=True))
 
 
 class OutcomeReportSerializer(serializers.Serializer):

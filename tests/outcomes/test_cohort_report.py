@@ -23,9 +23,13 @@ import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from monitoring.clinical.cohort import Filters
+from outcomes import cohort
 from outcomes.models import CohortReport
+from outcomes.tasks import compute_report, refresh_reports
 from patients.models import StopReason, Therapy
 from tests import factories as f
 
@@ -264,3 +268,43 @@ def test_page_shows_tables_and_csv(cohort_a, neurologist_a, client) -> None:
     assert any(line.startswith("Natalizumab,2022,10,8,1,1,80.0,") for line in lines)
     assert client.get(reverse("outcomes-csv", args=["nothing"])).status_code == 404
     assert client.get(reverse("outcomes") + "?sex=x").status_code == 400
+
+
+def test_report_is_computed_again_only_when_its_data_changed(cohort_a, site_a) -> None:
+    sites = str(site_a.pk)
+    everyone = cohort.filters_json(Filters())
+    assert compute_report(sites, everyone) is True
+    first = CohortReport.objects.get(sites=sites)
+    assert compute_report(sites, everyone) is False  # same data, same day
+    f.visit(cohort_a[5], date=D(2024, 6, 1), edss=Decimal("2.0")).save()
+    assert compute_report(sites, everyone) is True
+    assert CohortReport.objects.get(sites=sites).data_version != first.data_version
+    # A new day is new data: the report says which day it is of.
+    with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
+        assert compute_report(sites, everyone) is True
+        assert CohortReport.objects.get(sites=sites).as_of == D(2024, 7, 1)
+
+
+def test_nightly_refresh_covers_every_site_and_recent_filter_sets(
+    cohort_a, site_a, site_b, neurologist_a, settings
+) -> None:
+    assert settings.CELERY_BEAT_SCHEDULE["outcomes-nightly-reports"]["task"] == (
+        "outcomes.tasks.refresh_reports"
+    )
+    api_report(neurologist_a, therapy="natalizumab")
+    CohortReport.objects.update(requested_at=timezone.now() - dt.timedelta(days=40))
+    api_report(neurologist_a, sex="female")
+    # Site A, site B, and the filter set asked for today (not the one of 40 days ago).
+    assert refresh_reports() == 3
+    keys = set(CohortReport.objects.values_list("sites", "filters_key"))
+    assert (str(site_b.pk), "") in keys and (str(site_a.pk), "sex=female") in keys
+
+
+def test_while_a_worker_computes_the_api_answers_202(cohort_a, neurologist_a, monkeypatch):
+    monkeypatch.setattr(compute_report, "apply_async", lambda *args, **kwargs: None)
+    response = api_report(neurologist_a)
+    assert response.status_code == 202 and response.json()["status"] == "computing"
+    client = Client()
+    client.force_login(neurologist_a)
+    page = client.get(reverse("outcomes"))
+    assert page.status_code == 200 and b'id="computing"' in page.content
