@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from monitoring.clinical.cohort import ENDPOINTS
 from outcomes.forms import OutcomeFilters
 from outcomes.models import CohortReport
 from outcomes.tasks import request_report
@@ -35,7 +36,7 @@ class OutcomeTableSerializer(serializers.Serializer):
 
 
 class OutcomeCurveSerializer(serializers.Serializer):
-    endpoint = serializers.ChoiceField(choices=["cdw", "pira", "raw", "relapse", "failure"])
+    endpoint = serializers.ChoiceField(choices=list(ENDPOINTS))
     label = serializers.CharField()
     therapy = serializers.CharField()
     courses = serializers.IntegerField(help_text="Courses the curve rests on (at least 10)")
