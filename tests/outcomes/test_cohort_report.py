@@ -308,3 +308,16 @@ def test_while_a_worker_computes_the_api_answers_202(cohort_a, neurologist_a, mo
     client.force_login(neurologist_a)
     page = client.get(reverse("outcomes"))
     assert page.status_code == 200 and b'id="computing"' in page.content
+
+
+def test_pira_by_disease_duration_by_hand(cohort_a, neurologist_a) -> None:
+    graf = tables(api_report(neurologist_a).json())["pira_by_duration"]
+    assert "Natalizumab" in graf["title"]
+    # Symptom onset 2015-06-01, natalizumab from 2020-01-01: 4 whole years, the < 5 band.
+    # Three of the ten had a PIRA on it.
+    band = row(graf, "<5")
+    assert (band["patients"], band["with PIRA"], band["% with PIRA"]) == (10, 3, 30.0)
+    assert (band["95% CI low"], band["95% CI high"]) == wilson(3, 10)
+    # Follow-up to the first PIRA or the last visit: 366, 366, 547, 731 and six of 1461 days.
+    assert band["median follow-up (years)"] == 4.0
+    assert row(graf, "5-9")["patients"] == 0
