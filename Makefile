@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts bench-import migrations-check clean bench-api screenshots
+.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts bench-import bench-outcomes migrations-check clean bench-api screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -88,6 +88,11 @@ bench-api: install
 bench-alerts: install
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput
 	$(BENCH_ENV) $(PY) -m tools.bench.alerts --workers $${WORKERS:-2} --rate $${RATE:-20} --seconds $${DURATION:-30}
+
+# The clinic's outcome report on the seeded database: computation time, memory peak, and the
+# outcomes page and API reading the stored report (p50/p95).
+bench-outcomes: install
+	$(BENCH_ENV) $(PY) manage.py bench_outcomes --requests $${REQUESTS:-100}
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .hypothesis

@@ -8,7 +8,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from api import consent, results, views
+from api import consent, outcomes, results, views
 
 router = DefaultRouter()
 router.register("patients", views.PatientViewSet, basename="patient")
@@ -30,6 +30,7 @@ router.register("alerts", results.AlertViewSet, basename="api-alert")
 docs_styles = csp_update({"style-src": [UNSAFE_INLINE]})
 
 urlpatterns = [
+    path("v1/outcomes/", outcomes.OutcomesView.as_view(), name="api-outcomes"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinic import site_admin, views, worklists
+from clinic import cohort, site_admin, views, worklists
 
 urlpatterns = [
     path("patients/", views.patient_list, name="patient-search"),
@@ -12,6 +12,8 @@ urlpatterns = [
         name="therapy-stop",
     ),
     path("dashboard/", worklists.dashboard, name="dashboard"),
+    path("outcomes/", cohort.outcomes, name="outcomes"),
+    path("outcomes/<slug:table_id>.csv", cohort.outcomes_csv, name="outcomes-csv"),
     path("alerts/", worklists.inbox, name="inbox"),
     path("alerts/<uuid:public_id>/acknowledge/", worklists.acknowledge, name="alert-acknowledge"),
     path("alerts/<uuid:public_id>/resolve/", worklists.resolve, name="alert-resolve"),

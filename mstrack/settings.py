@@ -138,6 +138,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "mstrack.staticfinders.PlotlyFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -254,10 +259,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # evaluation is idempotent, so an early redelivery costs time, never a doubled alert.
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900")),
 }
+# --- The clinic's outcomes (issue 17); docs/outcomes.md ---
+# The therapy whose PIRA is tabulated by disease duration when no therapy is chosen (Graf 2021).
+COHORT_PIRA_THERAPY = os.environ.get("COHORT_PIRA_THERAPY", "natalizumab")
+# Reports of a filter set nobody asked for in this many days are no longer recomputed nightly.
+COHORT_KEEP_DAYS = int(os.environ.get("COHORT_KEEP_DAYS", "30"))
+
 CELERY_BEAT_SCHEDULE = {
     "alerts-nightly-sweep": {
         "task": "alerts.tasks.sweep",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # The clinic's outcome reports for the new day, once the sweep's batches have run.
+    "outcomes-nightly-reports": {
+        "task": "outcomes.tasks.refresh_reports",
+        "schedule": crontab(hour=4, minute=30),
     },
     "alerts-send-notifications": {
         "task": "alerts.tasks.send_notifications",

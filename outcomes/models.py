@@ -157,3 +157,32 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.as_of}"
+
+
+class CohortReport(models.Model):
+    """The clinic's outcomes over a set of sites and filters, computed by a worker
+    (`outcomes.tasks`) and read by the outcomes page and API: they never compute it.
+
+    `data_version` names what it was computed from (`outcomes.cohort.data_version`): a
+    report whose version is still current is not computed again.
+    """
+
+    sites = models.CharField(max_length=200, help_text='Site ids, comma-separated, or "all"')
+    filters_key = models.CharField(max_length=300, blank=True, default="")
+    filters = models.JSONField(default=dict)
+    data_version = models.CharField(max_length=64, blank=True, default="")
+    as_of = models.DateField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True, help_text="Time the computation took")
+    payload = models.JSONField(null=True, blank=True)
+    # Set when a page or the API asks: the nightly refresh keeps recent filter sets current.
+    requested_at = models.DateTimeField()
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sites", "filters_key"], name="cohort_report_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"outcomes of sites {self.sites} ({self.filters_key or 'no filter'})"
