@@ -138,7 +138,12 @@ class AuditedViewSet(
 
     @extend_schema(
         request=inline_serializer(
-            "BulkRequest", {"records": serializers.ListField(child=serializers.DictField())}
+            "BulkRequest",
+            {
+                "records": serializers.ListField(
+                    child=serializers.DictField(), min_length=1, max_length=BULK_LIMIT
+                )
+            },
         ),
         responses={
             201: inline_serializer("BulkResponse", {"results": s.BulkResultSerializer(many=True)}),

@@ -218,7 +218,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.exceptions.handle",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "api.throttling.IntegrationRateThrottle",
         "api.throttling.ClinicianRateThrottle",
@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.fhir_operation_paths",
+        "api.schema.query_strings_without_nul",
     ],
 }
 
