@@ -1,6 +1,7 @@
 """OpenAPI description of the token scheme (imported by ApiConfig.ready), the error answers
 of every operation, and a schema hook."""
 
+import re
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -36,10 +37,10 @@ def query_strings_without_nul(result: dict[str, Any], **kwargs: Any) -> dict[str
 
 
 def fhir_operation_paths(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Put back the `$` of FHIR operations (`Patient/{id}/$everything`), which
+    """Put back the `$` of FHIR operations (`Patient/{id}/$everything`, `$export`), which
     drf-spectacular drops from a path as if it were a regular expression's end."""
     result["paths"] = {
-        path.replace("/everything", "/$everything") if path.startswith("/fhir/") else path: item
+        re.sub(r"/(everything|export)$", r"/$\1", path) if path.startswith("/fhir/") else path: item
         for path, item in result["paths"].items()
     }
     return result

@@ -254,6 +254,9 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# FHIR bulk export (`$export`): the NDJSON files of each export, one directory per export.
+FHIR_EXPORT_DIR = Path(os.environ.get("FHIR_EXPORT_DIR") or BASE_DIR / "data" / "fhir-exports")
+
 # Django's password check, locked for LOGIN_LOCKOUT_PERIOD after this many failures in a row.
 AUTHENTICATION_BACKENDS = ["api.auth.LockoutModelBackend"]
 LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "5"))

@@ -224,3 +224,14 @@ def mark_entered_in_error(record: ClinicalRecord, *, actor: Actor, reason: str) 
 def record_read(patient: Patient, *, actor: Actor) -> None:
     """Reading a patient's record is itself audited."""
     _audit(patient, actor=actor, action=AuditAction.READ, before=None, after=None)
+
+
+def record_reads(patients: Sequence[Patient], *, actor: Actor) -> None:
+    """Many patients read at once (a bulk export): one audit row each, inserted together."""
+    AuditEvent.objects.bulk_create(
+        [
+            _audit_event(patient, actor=actor, action=AuditAction.READ, before=None, after=None)
+            for patient in patients
+        ],
+        batch_size=1000,
+    )
