@@ -15,6 +15,8 @@ from alerts.models import Alert
 from api import tasks
 from api.models import BulkExport, IntegrationToken
 from patients.models import AuditEvent
+from tests.alerts.test_worker import broker as broker  # the Redis fixture of the worker tests
+from tests.alerts.test_worker import wait_for, worker
 from tests.api.conftest import signed_in, with_token
 from tests.factories import make_patient, mri_scan, nfl_sample, relapse, therapy_course, visit
 
@@ -212,3 +214,18 @@ def test_anonymous_is_refused(client, cohort):
     response = client.get("/fhir/$export", **ASYNC)
     assert response.status_code == 401
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.redis
+def test_a_real_worker_writes_the_export(cohort, neurologist_a, broker, export_dir, monkeypatch):
+    """Kick-off through the API, the files written by a `celery worker` process on Redis."""
+    monkeypatch.setenv("FHIR_EXPORT_DIR", str(export_dir))
+    mine, _ = cohort
+    client = signed_in(neurologist_a)
+    with worker(broker, "export"):
+        status_url = kick_off(client, "/fhir/Group/A/$export")
+        wait_for(lambda: client.get(status_url).status_code == 200, 30, "the export")
+    body = manifest(client, status_url)
+    everything = [r for output in body["output"] for r in lines(client, output)]
+    assert patients_named(everything) == {str(p.public_id) for p in mine}
+    assert AuditEvent.objects.filter(action="read", actor_label="neuro-a").count() == 2
