@@ -83,7 +83,7 @@ KICK_OFF = extend_schema(
         ),
         OpenApiParameter(
             "_type",
-            {"type": "array", "items": {"type": "string", "enum": list(TYPES)}},
+            {"type": "array", "items": {"type": "string", "enum": list(TYPES)}, "minItems": 1},
             style="form",
             explode=False,
             description="Only these resource types",

@@ -240,7 +240,7 @@ class PatientSearchView(FhirView):
         parameters=[
             OpenApiParameter(
                 "identifier",
-                OpenApiTypes.STR,
+                {"type": "string", "minLength": 1},
                 required=True,
                 description=f"The MRN, or {c.MRN_SYSTEM}/<site code>|<MRN>",
             )

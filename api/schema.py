@@ -77,6 +77,11 @@ class ApiSchema(AutoSchema):
     """Every error answer an `/api/` operation can give, with its body, beside the ones
     declared with `@extend_schema` (FHIR operations declare their own OperationOutcomes)."""
 
+    def _get_format_parameters(self) -> list[dict[str, Any]]:
+        """DRF's `?format=` picks a renderer (FHIR views have two, both JSON); an empty one is
+        ignored, which a schema enum cannot say: clients choose with Accept instead."""
+        return []
+
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         if not self.path.startswith("/api/"):

@@ -33,10 +33,12 @@ def free_port() -> int:
 @contextmanager
 def gunicorn(**env: str) -> Iterator[str]:
     """Yields the server's base URL; the server sees the test's committed rows (the test
-    must use a transactional database) and is killed on the way out."""
+    must use a transactional database) and is killed on the way out. Bulk exports it runs
+    (eagerly: no broker) go to a temporary directory."""
     require_postgres()
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log")
+    exports = tempfile.TemporaryDirectory(prefix="fhir-exports-")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -57,6 +59,7 @@ def gunicorn(**env: str) -> Iterator[str]:
             "CONN_MAX_AGE": "0",
             "ALLOWED_HOSTS": "127.0.0.1",
             "REDIS_URL": "",
+            "FHIR_EXPORT_DIR": exports.name,
             **env,
         },
         stdout=log,
@@ -78,3 +81,4 @@ def gunicorn(**env: str) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+        exports.cleanup()

@@ -57,7 +57,7 @@ def seeded_site_token() -> str:
 # Bounded for CI (2 cores): about a minute for both tests together, the same examples
 # every run.
 FUZZ = hypothesis_settings(
-    max_examples=10,
+    max_examples=6,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
@@ -65,7 +65,7 @@ FUZZ = hypothesis_settings(
     phases=[Phase.explicit, Phase.generate],
 )
 STATEFUL = hypothesis_settings(
-    FUZZ, max_examples=20, stateful_step_count=6
+    FUZZ, max_examples=15, stateful_step_count=6
 )
 
 
