@@ -9,8 +9,9 @@ patient whose data went into a file is recorded as read in the audit trail.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,11 @@ from django.utils import timezone
 
 from alerts.models import Alert
 from api import fhir_export
+from api.auth import IntegrationUser
 from api.models import BulkExport, BulkExportStatus
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.actions import Actor, record_reads
-from patients.models import Patient, TherapyCourse
+from patients.models import Patient, Site, TherapyCourse
 
 TYPES = ("Patient", "Condition", "Observation", "MedicationStatement", "Flag")
 CHUNK = 2000  # rows fetched at a time; also how often a running export looks for a cancel
@@ -33,6 +35,32 @@ CHUNK = 2000  # rows fetched at a time; also how often a running export looks fo
 
 class Cancelled(Exception):
     pass
+
+
+def request_export(
+    *,
+    user: Any,
+    actor_label: str,
+    request_url: str,
+    group: Site | None = None,
+    types: Sequence[str] = TYPES,
+    since: dt.datetime | None = None,
+) -> BulkExport:
+    """An export of what `user` sees now (narrowed to `group`, a site they see), queued for
+    `run`: the sites are fixed at the request, as its transactionTime is."""
+    integration = isinstance(user, IntegrationUser)
+    return BulkExport.objects.create(
+        request_url=request_url,
+        user=None if integration else user,
+        token=user.token if integration else None,
+        actor_label=actor_label,
+        site_ids=None
+        if user.is_superuser
+        else list(Site.objects.visible_to(user).values_list("pk", flat=True)),
+        group=group,
+        types=list(types),
+        since=since,
+    )
 
 
 def directory(export: BulkExport) -> Path:

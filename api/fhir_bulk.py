@@ -28,7 +28,7 @@ from rest_framework.response import Response
 
 from api import tasks
 from api.auth import IntegrationUser, actor_of
-from api.bulk_export import TYPES, directory
+from api.bulk_export import TYPES, directory, request_export
 from api.fhir_search import BadSearch
 from api.fhir_views import ERRORS, FhirView
 from api.models import BulkExport, BulkExportStatus
@@ -121,13 +121,10 @@ class ExportView(FhirView):
             site = sites.filter(code=group).first()
             if site is None:
                 raise exceptions.NotFound(f"no Group {group} (a site code) among your sites")
-        user = request.user
-        export = BulkExport.objects.create(
-            request_url=request.build_absolute_uri(),
-            user=None if isinstance(user, IntegrationUser) else user,
-            token=user.token if isinstance(user, IntegrationUser) else None,
+        export = request_export(
+            user=request.user,
             actor_label=actor_of(request).label,
-            site_ids=None if user.is_superuser else list(sites.values_list("pk", flat=True)),
+            request_url=request.build_absolute_uri(),
             group=site,
             types=types,
             since=since,
