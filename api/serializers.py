@@ -31,6 +31,12 @@ def field_errors(error: ModelValidationError) -> dict[str, list[str]]:
     }
 
 
+def record_errors(detail: Any) -> Any:
+    """One bulk record's refusal as messages by field (`BulkError.errors`), also when DRF
+    refuses the record as a whole with a bare list (a null record)."""
+    return detail if isinstance(detail, dict) else {"non_field_errors": detail}
+
+
 @extend_schema_field(OpenApiTypes.UUID)
 class PatientReference(serializers.RelatedField):
     """A patient by UUID, among the patients the caller can see: an unknown patient and

@@ -152,6 +152,9 @@ class AuditedViewSet(
                 {
                     "errors": s.BulkErrorSerializer(many=True, required=False),
                     "records": serializers.ListField(child=serializers.CharField(), required=False),
+                    "detail": serializers.CharField(
+                        required=False, help_text="The body could not be read at all"
+                    ),
                 },
             ),
         },
@@ -175,7 +178,7 @@ class AuditedViewSet(
             try:
                 valid.append((index, parser.run_validation(record)))
             except ValidationError as error:
-                errors[index] = error.detail
+                errors[index] = s.record_errors(error.detail)
         try:
             with transaction.atomic():
                 results = self.save_bulk(parser, valid)
