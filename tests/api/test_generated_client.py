@@ -190,11 +190,21 @@ def test_generated_client_round_trips_every_record_kind(client):
         },
     )
 
-    evaluate([Patient.objects.get(public_id=patient.id).pk], as_of=dt.date(2025, 1, 1))
-    status = importlib.import_module(f"{PACKAGE}.api.api.api_v1_status_retrieve").sync(
-        patient_id=patient.id, client=client
+    untreated = round_trip(
+        client,
+        "patients",
+        "PatientRequest",
+        {"mrn": "GEN-2", "birth_date": "1990-01-01", "phenotype": "CIS", "symptom_onset": None},
     )
-    assert status.patient == patient.id
+    ids = [patient.id, untreated.id]
+    evaluate(
+        list(Patient.objects.filter(public_id__in=ids).values_list("pk", flat=True)),
+        as_of=dt.date(2025, 1, 1),
+    )
+    status_of = importlib.import_module(f"{PACKAGE}.api.api.api_v1_status_retrieve").sync
+    status = status_of(patient_id=patient.id, client=client)
+    assert status.patient == patient.id and status.therapy_course is not None
+    assert status_of(patient_id=untreated.id, client=client).therapy_course is None
     alerts = importlib.import_module(f"{PACKAGE}.api.api.api_v1_alerts_list").sync(client=client)
     assert alerts.results, "the evaluation raises alerts for this course"
     assert all(alert.acknowledged_by is None for alert in alerts.results)
