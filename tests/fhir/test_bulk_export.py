@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
@@ -20,8 +21,7 @@ from tests.alerts.test_worker import wait_for, worker
 from tests.api.conftest import signed_in, with_token
 from tests.factories import make_patient, mri_scan, nfl_sample, relapse, therapy_course, visit
 
-# Committed, as in production: the kick-off queues the export once its row is committed.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db
 ASYNC = {"HTTP_PREFER": "respond-async"}
 
 
@@ -57,7 +57,9 @@ def cohort(site_a, site_b):
 
 
 def kick_off(client, url: str = "/fhir/$export", **query) -> str:
-    response = client.get(url, query, **ASYNC)
+    # The kick-off queues the export once its row is committed: here, as the request ends.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.get(url, query, **ASYNC)
     assert response.status_code == 202, response.content
     return response["Content-Location"]
 
@@ -217,6 +219,7 @@ def test_anonymous_is_refused(client, cohort):
 
 
 @pytest.mark.redis
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_writes_the_export(cohort, neurologist_a, broker, export_dir, monkeypatch):
     """Kick-off through the API, the files written by a `celery worker` process on Redis."""
     monkeypatch.setenv("FHIR_EXPORT_DIR", str(export_dir))
