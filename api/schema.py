@@ -88,13 +88,9 @@ class ApiSchema(AutoSchema):
             return responses
         for code in self.error_codes():
             body = self.validation_errors() if code == 400 else self.error()
-            responses.setdefault(
-                str(code),
-                {
-                    "description": ERROR_DESCRIPTIONS[code],
-                    "content": {"application/json": {"schema": body}},
-                },
-            )
+            # A view's own description of an error is kept; the body is the same for all.
+            response = responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code]})
+            response.setdefault("content", {"application/json": {"schema": body}})
         return dict(sorted(responses.items()))
 
     def error_codes(self) -> set[int]:

@@ -288,7 +288,18 @@ class ClinicalRecordViewSet(AuditedViewSet):
 
     @extend_schema(
         request=s.EnteredInErrorSerializer,
-        responses={200: OpenApiResponse(description="The record, now withdrawn")},
+        responses={
+            200: OpenApiResponse(
+                inline_serializer(
+                    "EnteredInError",
+                    {
+                        "id": serializers.UUIDField(),
+                        "entered_in_error_at": serializers.DateTimeField(),
+                    },
+                ),
+                description="The record, now withdrawn",
+            )
+        },
     )
     @action(detail=True, methods=["post"], url_path="entered-in-error")
     def entered_in_error(self, request: Request, id: str) -> Response:
