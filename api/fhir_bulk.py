@@ -92,6 +92,14 @@ KICK_OFF = extend_schema(
             "_since", OpenApiTypes.DATETIME, description="Only resources changed since then"
         ),
         OpenApiParameter("_outputFormat", OpenApiTypes.STR, enum=list(OUTPUT_FORMATS)),
+        OpenApiParameter(
+            "Content-Location",
+            OpenApiTypes.URI,
+            OpenApiParameter.HEADER,
+            response=[202],
+            required=True,
+            description="The status URL",
+        ),
     ],
     responses={
         202: OpenApiResponse(description="Accepted: poll the Content-Location (status URL)"),
@@ -154,6 +162,22 @@ class ExportStatusView(FhirView):
     @extend_schema(
         operation_id="fhir_bulk_status",
         tags=["fhir"],
+        parameters=[
+            OpenApiParameter(
+                "X-Progress",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=[202],
+                required=True,
+            ),
+            OpenApiParameter(
+                "Retry-After",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[202],
+                required=True,
+            ),
+        ],
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="The manifest"),
             202: OpenApiResponse(description="In progress: see X-Progress, Retry-After"),
