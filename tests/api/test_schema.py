@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from alerts.evaluation import evaluate
 from api.models import IntegrationToken
 from tests.api.server import gunicorn
+from tests.conftest import require_postgres
 from tests.factories import make_patient, make_site, visit
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,7 @@ def test_docs_pages_load_their_scripts_from_this_server(client):
 def seeded_site_token() -> str:
     """A site with a patient whose status and alerts are stored, so that answers carry the
     nulls (no therapy course, alerts nobody acknowledged) a client must accept."""
+    require_postgres()
     site = make_site("SCH")
     patient = make_patient(site)
     visit(patient).save()
@@ -87,7 +89,8 @@ def openapi(base: str) -> OpenApiSchema:
     return schemathesis.openapi.from_url(f"{base}/api/schema/?format=json", config=config)
 
 
-@pytest.mark.django_db(transaction=True)
+# Committed for the server to see; the catalogue rows the migrations load are put back after.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_every_operation_answers_as_its_schema_says_under_gunicorn():
     """Every check schemathesis has (server errors, status codes, content types, headers,
     response schemas, negative data rejected, positive data accepted, ...) on every
@@ -112,7 +115,8 @@ def test_every_operation_answers_as_its_schema_says_under_gunicorn():
         assert not failures, "\n\n".join(failures)
 
 
-@pytest.mark.django_db(transaction=True)
+# Committed for the server to see; the catalogue rows the migrations load are put back after.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_sequences_of_calls_follow_the_schemas_links_under_gunicorn():
     """Stateful: a created record read back, changed and withdrawn through the links."""
     headers = {"Authorization": f"Token {seeded_site_token()}"}
