@@ -22,12 +22,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
-    """A free port in a random place (not 8000/8765, where people run servers)."""
+    """A port nobody holds, at random below Linux's ephemeral range (32768+), where outgoing
+    connections take theirs; not 8000/8765, where people run servers."""
     while True:
-        port = random.randint(20000, 60000)
+        port = random.randint(20000, 32767)
         with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @contextmanager
