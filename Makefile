@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts bench-import bench-outcomes migrations-check clean bench-api screenshots
+.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts bench-import bench-outcomes migrations-check clean bench-api bench-export screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -93,6 +93,12 @@ bench-alerts: install
 # outcomes page and API reading the stored report (p50/p95).
 bench-outcomes: install
 	$(BENCH_ENV) $(PY) manage.py bench_outcomes --requests $${REQUESTS:-100}
+
+# FHIR $export of the DEMO site, seeded up to PATIENTS (10,000) if smaller, then every line
+# checked with fhir.resources and an export by another site's neurologist (must be empty).
+bench-export: install
+	$(BENCH_ENV) $(PY) manage.py migrate --noinput
+	$(BENCH_ENV) $(PY) manage.py bench_export --patients $${PATIENTS:-10000}
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .hypothesis

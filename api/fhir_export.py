@@ -188,14 +188,21 @@ def flag_resource(alert: Alert) -> dict[str, Any]:
     }
 
 
-def everything(patient: Patient) -> list[dict[str, Any]]:
-    """The patient and every record in use (entered-in-error ones left out), alerts as
-    Flags."""
-    resources = [patient_resource(patient), diagnosis_resource(patient)]
+def observations(patient: Patient) -> list[dict[str, Any]]:
+    """Visit measures, MRI scans and NfL samples in use, by kind, then date."""
+    resources = []
     for visit in patient.visits.order_by("date"):
         resources.extend(visit_resources(visit))
     resources.extend(mri_resource(s) for s in patient.mri_scans.order_by("date"))
     resources.extend(nfl_resource(s) for s in patient.nfl_samples.order_by("date"))
+    return resources
+
+
+def everything(patient: Patient) -> list[dict[str, Any]]:
+    """The patient and every record in use (entered-in-error ones left out), alerts as
+    Flags."""
+    resources = [patient_resource(patient), diagnosis_resource(patient)]
+    resources.extend(observations(patient))
     resources.extend(relapse_resource(r) for r in patient.relapses.order_by("onset"))
     resources.extend(
         therapy_resource(t)

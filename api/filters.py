@@ -35,6 +35,25 @@ class StrictOrderingFilter(OrderingFilter):
             )
         return valid
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """The terms a list sorts by, as an enum, so that a generated client cannot send
+        one the server refuses."""
+        fields = list(getattr(view, "ordering_fields", None) or [])
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": "Sort by these, comma-separated; - for descending",
+                "schema": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": fields + [f"-{f}" for f in fields]},
+                },
+                "style": "form",
+                "explode": False,
+            }
+        ]
+
 
 class PatientFilter(django_filters.FilterSet):
     site = django_filters.CharFilter(field_name="site__code", help_text="Site code")

@@ -1,4 +1,4 @@
-"""Integration tokens and failed sign-ins: the API's own state.
+"""Integration tokens, failed sign-ins and FHIR bulk exports: the API's own state.
 
 A token is shown once and stored only as a SHA-256 digest; the first characters (the
 prefix) are kept in clear so that a request finds its row with one indexed lookup.
@@ -10,7 +10,9 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -57,3 +59,54 @@ class IntegrationToken(models.Model):
 
     def is_usable(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+class BulkExportStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class BulkExport(models.Model):
+    """One FHIR `$export` request (HL7 Bulk Data Access): who asked, for what, and the NDJSON
+    files a worker wrote for it under FHIR_EXPORT_DIR/<public_id>/. Only the caller who
+    asked may poll it and fetch its files."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    requested_at = models.DateTimeField(default=timezone.now, help_text="transactionTime")
+    request_url = models.TextField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    token = models.ForeignKey(
+        IntegrationToken, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, help_text="As the audit trail names them")
+    site_ids = models.JSONField(
+        null=True, blank=True, help_text="The sites the caller saw when asking; null: all"
+    )
+    group = models.ForeignKey(
+        Site,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Group/<site code>/$export: this site only",
+    )
+    types = models.JSONField(help_text="Resource types asked for (_type)")
+    since = models.DateTimeField(null=True, blank=True, help_text="_since")
+    status = models.CharField(
+        max_length=16, choices=BulkExportStatus.choices, default=BulkExportStatus.QUEUED
+    )
+    progress = models.CharField(max_length=200, blank=True)
+    output = models.JSONField(default=list, blank=True, help_text="[{type, count}] when done")
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"$export {self.public_id} ({self.status})"

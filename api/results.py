@@ -40,7 +40,10 @@ from patients.reads import record_reads
 class PatientStatusSerializer(serializers.ModelSerializer):
     patient = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
     therapy_course = serializers.SlugRelatedField(
-        slug_field="public_id", read_only=True, help_text="The course the status is judged on"
+        slug_field="public_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The course the status is judged on; null before any therapy",
     )
 
     # `neda.calendar_years` lists every year: the closed ones are stored apart.
@@ -172,11 +175,15 @@ class ProgressionEventsViewSet(viewsets.ViewSet):
 class AlertSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     patient = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Null until then"
+    )
     resolved_by = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
-        help_text="Empty when the system resolved it because the condition cleared",
+        allow_null=True,
+        help_text="Null until resolved, and when the system resolved it because the condition "
+        "cleared",
     )
 
     class Meta:

@@ -22,6 +22,12 @@ from patients.actions import field_errors, save_record
 from patients.models import Patient, Site, Therapy, TherapyCourse
 
 
+def record_errors(detail: Any) -> Any:
+    """One bulk record's refusal as messages by field (`BulkError.errors`), also when DRF
+    refuses the record as a whole with a bare list (a null record)."""
+    return detail if isinstance(detail, dict) else {"non_field_errors": detail}
+
+
 @extend_schema_field(OpenApiTypes.UUID)
 class PatientReference(serializers.RelatedField):
     """A patient by UUID, among the patients the caller can see: an unknown patient and

@@ -144,7 +144,12 @@ class AuditedViewSet(
 
     @extend_schema(
         request=inline_serializer(
-            "BulkRequest", {"records": serializers.ListField(child=serializers.DictField())}
+            "BulkRequest",
+            {
+                "records": serializers.ListField(
+                    child=serializers.DictField(), min_length=1, max_length=BULK_LIMIT
+                )
+            },
         ),
         responses={
             201: inline_serializer("BulkResponse", {"results": s.BulkResultSerializer(many=True)}),
@@ -153,6 +158,9 @@ class AuditedViewSet(
                 {
                     "errors": s.BulkErrorSerializer(many=True, required=False),
                     "records": serializers.ListField(child=serializers.CharField(), required=False),
+                    "detail": serializers.CharField(
+                        required=False, help_text="The body could not be read at all"
+                    ),
                 },
             ),
         },
@@ -176,7 +184,7 @@ class AuditedViewSet(
             try:
                 valid.append((index, parser.run_validation(record)))
             except ValidationError as error:
-                errors[index] = error.detail
+                errors[index] = s.record_errors(error.detail)
         try:
             with transaction.atomic():
                 results = self.save_bulk(parser, valid)
@@ -248,7 +256,18 @@ class ClinicalRecordViewSet(AuditedViewSet):
 
     @extend_schema(
         request=s.EnteredInErrorSerializer,
-        responses={200: OpenApiResponse(description="The record, now withdrawn")},
+        responses={
+            200: OpenApiResponse(
+                inline_serializer(
+                    "EnteredInError",
+                    {
+                        "id": serializers.UUIDField(),
+                        "entered_in_error_at": serializers.DateTimeField(),
+                    },
+                ),
+                description="The record, now withdrawn",
+            )
+        },
     )
     @action(detail=True, methods=["post"], url_path="entered-in-error")
     def entered_in_error(self, request: Request, id: str) -> Response:

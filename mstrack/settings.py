@@ -300,15 +300,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "api.exceptions.handle",
-    # JSON too deep or holding NUL characters is a 400 (api.parsers), not a 500.
-    "DEFAULT_PARSER_CLASSES": [
-        "api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only: the one body the schema documents and hospital systems send (415
+    # otherwise); too deep or holding NUL characters, a 400 (api.parsers), not a 500.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "api.throttling.IntegrationRateThrottle",
         "api.throttling.ClinicianRateThrottle",
@@ -339,8 +336,12 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.fhir_operation_paths",
         "api.documents.document_components",
+        "api.schema.query_strings_without_nul",
     ],
 }
+
+# FHIR bulk export (`$export`): the NDJSON files of each export, one directory per export.
+FHIR_EXPORT_DIR = Path(os.environ.get("FHIR_EXPORT_DIR") or BASE_DIR / "data" / "fhir-exports")
 
 # Sign-in lockout (django-axes): a user name at one address is refused for
 # LOGIN_LOCKOUT_MINUTES after LOGIN_LOCKOUT_FAILURES failures (a success clears them), and

@@ -20,3 +20,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("fhir/", include("api.fhir_urls")),
 ]
+
+# JSON answers for API addresses no route matches (the HTML page elsewhere).
+handler404 = "api.exceptions.not_found"

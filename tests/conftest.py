@@ -78,6 +78,18 @@ def user_b(site_b):
     return make_user("user-b", site=site_b, role="neurologist")
 
 
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for the servers and workers a test starts."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return (
+        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        f"/{db['NAME']}"
+    )
+
+
 def require_redis() -> str:
     """The URL of a reachable Redis; missing Redis is a failure under CI, a skip elsewhere."""
     import redis

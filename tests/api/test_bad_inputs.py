@@ -118,3 +118,12 @@ def test_unknown_ordering_is_named_not_ignored(nurse, patient, url, sortable):
     assert response.status_code == 400
     assert "'nonsense'" in response.json()["ordering"][0]
     assert nurse.get(url, {"ordering": sortable}).status_code == 200
+
+
+def test_an_api_address_no_route_matches_is_a_json_404(neurologist):
+    response = neurologist.get("/api/v1/alerts/not-a-uuid/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "no such address: /api/v1/alerts/not-a-uuid/"}
+    fhir = neurologist.get("/fhir/Nothing/here")
+    assert fhir.status_code == 404 and fhir.json()["resourceType"] == "OperationOutcome"
+    assert neurologist.get("/no-such-page/")["Content-Type"].startswith("text/html")

@@ -62,3 +62,18 @@ def test_bulk_size_is_bounded(nurse, patient):
     assert too_many.status_code == 400 and "at most" in too_many.json()["records"][0]
     assert nurse.post("/api/v1/visits/bulk/", {"records": []}, format="json").status_code == 400
     assert nurse.post("/api/v1/visits/bulk/", [1, 2], format="json").status_code == 400
+
+
+def test_bulk_errors_have_the_documented_shape_whatever_the_record(nurse, patient):
+    """BulkError.errors is messages by field, also for a record that is null or not an
+    object (the schema says so; a generated client parses it)."""
+    good = visits(patient, 1)[0]
+    response = nurse.post(
+        "/api/v1/visits/bulk/", {"records": [good, None, "visit", [1]]}, format="json"
+    )
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert [e["index"] for e in errors] == [1, 2, 3]
+    for error in errors:
+        assert list(error["errors"]) == ["non_field_errors"]
+        assert all(isinstance(m, str) for m in error["errors"]["non_field_errors"])

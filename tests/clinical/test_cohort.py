@@ -32,7 +32,7 @@ from monitoring.clinical.records import MriScan, Relapse, State
 D = dt.date
 AS_OF = D(2023, 6, 30)
 START = D(2020, 1, 1)
-NATALIZUMAB = CohortCourse("Natalizumab", "high_efficacy", START, None, "natalizumab")
+NATALIZUMAB = CohortCourse("Natalizumab", "high_efficacy", START, code="natalizumab")
 MAIN = definition("muller2023")
 COMPARED = [
     (MAIN, Compiled(MAIN)),
@@ -101,7 +101,12 @@ def test_raw_after_a_relapse_and_the_strict_definition_beside_it() -> None:
 
 def test_stop_for_inefficacy_is_a_failure_at_the_stop() -> None:
     stopped = CohortCourse(
-        "Natalizumab", "high_efficacy", START, D(2021, 3, 1), "natalizumab", True
+        "Natalizumab",
+        "high_efficacy",
+        START,
+        D(2021, 3, 1),
+        code="natalizumab",
+        stopped_for_inefficacy=True,
     )
     (course,) = contribute(patient(3, courses=[stopped])).courses
     assert course.times["failure"] == TimeToEvent(425, True)  # 366 + 31 + 28
@@ -132,7 +137,7 @@ def test_a_year_without_mri_is_unknown_never_met() -> None:
 
 
 def test_since_rebaseline_waits_for_the_rebaseline() -> None:
-    late = CohortCourse("Natalizumab", "high_efficacy", D(2023, 3, 1), None, "natalizumab")
+    late = CohortCourse("Natalizumab", "high_efficacy", D(2023, 3, 1), code="natalizumab")
     counts = neda_since_rebaseline_counts(
         kept_courses([contribute(patient(7)), contribute(patient(8, courses=[late]))], Filters())
     )
