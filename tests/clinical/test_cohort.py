@@ -156,8 +156,9 @@ def test_filters_keep_patients_and_courses() -> None:
 
 
 def test_score_groups_and_pira_by_disease_duration() -> None:
-    # One relapse in the first year after re-baseline (2020-07-01 to 2021-06-30): MAGNIMS 1.
-    scans = [MriScan(D(2020, 7, 10), 0, 0), MriScan(D(2021, 6, 20), 0, 0)]
+    # One relapse in the first year on therapy (months 0-12): MAGNIMS 1; the second scan
+    # closes that year (month 12.6, within the published 9-15 months, spec §4).
+    scans = [MriScan(D(2020, 7, 10), 0, 0), MriScan(D(2021, 1, 20), 0, 0)]
     one = contribute(patient(11, relapses=[Relapse(D(2020, 10, 1))], scans=scans))
     none = contribute(patient(12, scans=scans, visits=WORSENING, disease_onset=D(2018, 1, 1)))
     courses = kept_courses([one, none], Filters())
