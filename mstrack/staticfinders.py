@@ -1,0 +1,36 @@
+"""Serve the plotly.min.js that the `plotly` package ships as the static file
+`plotly/plotly.min.js`: the charts' JavaScript comes with a pinned Python dependency and is
+never fetched from the internet. Only that file: the package's data folder also holds
+sample data sets that have no business on the web."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import plotly
+from django.contrib.staticfiles.finders import BaseFinder
+from django.core.files.storage import FileSystemStorage
+
+PREFIX = "plotly"
+FILE = "plotly.min.js"
+
+
+class PlotlyFinder(BaseFinder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.storage = FileSystemStorage(location=Path(plotly.__file__).parent / "package_data")
+        self.storage.prefix = PREFIX
+
+    def check(self, **kwargs: Any) -> list[Any]:
+        return []
+
+    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
+        if path != f"{PREFIX}/{FILE}":
+            return [] if find_all else ""
+        found = self.storage.path(FILE)
+        return [found] if find_all else found
+
+    def list(self, ignore_patterns: Any) -> Iterator[tuple[str, FileSystemStorage]]:
+        yield FILE, self.storage
