@@ -34,6 +34,7 @@ BLACK, ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILION, PURPLE = (
 SERIES = (BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILION)
 CHANGE_COLOURS = {"PIRA": VERMILION, "RAW": ORANGE, "CDI": GREEN}
 PANEL_HEIGHT = 150
+BAR_DAYS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +188,13 @@ def mri_panel(data: Timeline) -> Panel:
     scan had no contrast)."""
     traces: list[dict[str, Any]] = []
     x = [_iso(s.date) for s in data.scans]
+    # A date axis sizes bars by the gap between scans; a fixed width keeps them bars.
+    width = [BAR_DAYS * 86_400_000] * len(data.scans)
     traces.append(
         bar(
             x=x,
             y=[s.new_t2 for s in data.scans],
+            width=width,
             name="New/enlarging T2",
             marker={"color": SKY},
             hovertemplate="%{x|%d %b %Y}: %{y} new/enlarging T2<extra></extra>",
@@ -203,6 +207,7 @@ def mri_panel(data: Timeline) -> Panel:
             customdata=[
                 "no contrast" if s.gd_enhancing is None else s.gd_enhancing for s in data.scans
             ],
+            width=width,
             name="Gd-enhancing",
             marker={"color": VERMILION},
             hovertemplate="%{x|%d %b %Y}: Gd-enhancing %{customdata}<extra></extra>",
@@ -294,7 +299,7 @@ def nfl_panel(data: Timeline) -> Panel:
                 y=[limit for _, limit in steps],
                 mode="lines",
                 line={"color": BLACK, "dash": "dash", "width": 1, "shape": "hv"},
-                name="NfL age limit (Simoa, serum)",
+                name="Simoa NfL age limit (serum, plasma)",
                 hovertemplate="age limit %{y} pg/mL from %{x|%d %b %Y}<extra></extra>",
             )
         )
@@ -404,7 +409,6 @@ def timeline(data: Timeline, *, functional: bool = False) -> dict[str, Any]:
         xaxis={
             "type": "date",
             "range": [_iso(data.start), _iso(data.end)],
-            "title": {"text": "Date"},
             "anchor": f"y{len(panels)}",
             "showgrid": True,
             "gridcolor": "#e3e8ee",
@@ -412,10 +416,10 @@ def timeline(data: Timeline, *, functional: bool = False) -> dict[str, Any]:
         shapes=shapes,
         annotations=notes,
         height=110 + PANEL_HEIGHT * len(panels),
-        margin={"l": 70, "r": 10, "t": 30, "b": 40},
+        margin={"l": 70, "r": 10, "t": 30, "b": 30},
         barmode="stack",
         hovermode="closest",
-        legend={"orientation": "h", "y": -0.08, "font": {"size": 12}},
+        legend={"orientation": "h", "y": -0.06, "yanchor": "top", "font": {"size": 12}},
         font={"family": "system-ui, sans-serif", "size": 13, "color": "#1d2733"},
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",

@@ -28,7 +28,7 @@ class PlotlyFinder(BaseFinder):
 
     def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
         if path != f"{PREFIX}/{FILE}":
-            return [] if find_all else ""
+            return []  # what Django's finders answer for "not here", whichever was asked
         found = self.storage.path(FILE)
         return [found] if find_all else found
 
