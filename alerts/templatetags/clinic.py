@@ -2,6 +2,7 @@ import json
 from typing import Any
 
 from django import template
+from django.utils.html import format_html
 
 from alerts import words
 
@@ -33,3 +34,21 @@ def change_words(cdw_type: str | None) -> str:
 @register.filter
 def alert_state_words(state: str) -> str:
     return words.ALERT_STATE.get(state, state)
+
+
+@register.filter
+def get_item(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key.lstrip("-"), key)
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context: dict[str, Any], key: str, label: str) -> str:
+    """A column header that sorts by it; a second click reverses the order."""
+    current = context["sort"]
+    target = f"-{key}" if current == key else key
+    arrow = " ▲" if current == key else " ▼" if current == f"-{key}" else ""
+    query = context["sort_query"]
+    href = f"?{query}&sort={target}" if query else f"?sort={target}"
+    state = "ascending" if current == key else "descending" if current == f"-{key}" else None
+    sorted_attr = format_html(' aria-current="true" data-sort="{}"', state) if state else ""
+    return format_html('<a href="{}"{}>{}{}</a>', href, sorted_attr, label, arrow)
