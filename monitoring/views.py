@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,6 +26,7 @@ from monitoring.clinical.explain import explain_definition
 from monitoring.clinical.rebaseline import add_months
 from monitoring.events import EventRow, computed_events, stored_events
 from monitoring.models import MriScan, NflSample, Relapse, Visit
+from patients import search
 from patients.actions import Actor, mark_entered_in_error, record_read, save_record
 from patients.models import ClinicalRecord, Patient, Site, TherapyCourse
 
@@ -74,7 +75,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     patients = patients_for(request).select_related("site").order_by("mrn")
     if query:
-        patients = patients.filter(Q(mrn__icontains=query) | Q(display_name__icontains=query))
+        patients = patients.filter(search.matching(query))
     page = Paginator(patients, 50).get_page(request.GET.get("page"))
     return render(request, "clinic/patient_list.html", {"page": page, "query": query})
 

@@ -17,7 +17,6 @@ from tqdm import tqdm
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from mstrack.db import load_rows
 from patients.demo import demo_patient
-from patients.search import search_text
 from patients.models import (
     AuditAction,
     AuditEvent,
@@ -28,6 +27,7 @@ from patients.models import (
     Therapy,
     TherapyCourse,
 )
+from patients.search import search_text
 
 DEMO_USERS = {"demo-nurse": Role.NURSE, "demo-neurologist": Role.NEUROLOGIST}
 
