@@ -3,6 +3,7 @@ status and alerts and never compute; each page runs a fixed number of queries.""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, W
 from django.db.models.functions import Coalesce, Least
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -22,7 +24,7 @@ from alerts.models import Alert, AlertState, NedaState, Rule, Severity
 from monitoring.views import patients_for
 from patients import search
 from patients.actions import Actor
-from patients.models import Therapy
+from patients.models import Site, Therapy
 
 SEVERITY_ORDER = Case(
     When(severity=Severity.HIGH, then=Value(0)),
@@ -236,12 +238,34 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    state = request.GET.get("state", "active")
-    alerts = Alert.objects.filter(patient__in=patients_for(request))
-    if state == "active":
+    """The worklist: unresolved alerts grouped by patient, most severe first."""
+    patients = patients_for(request)
+    sites = list(Site.objects.visible_to(request.user).order_by("code"))
+    checks = (
+        ("state", [*AlertState.values, "active", "all"], "Alert state"),
+        ("severity", Severity.values, "Severity"),
+        ("rule", Rule.values, "Alert"),
+        ("site", [s.code for s in sites], "Site"),
+    )
+    chosen = {"state": "active", "patient": request.GET.get("patient", "").strip()}
+    for name, allowed, what in checks:
+        try:
+            chosen[name] = _choice(request, name, set(allowed), what) or chosen.get(name, "")
+        except Refused as error:
+            messages.warning(request, str(error))
+    if chosen.get("site"):
+        patients = patients.filter(site__code=chosen["site"])
+    if chosen["patient"]:
+        patients = patients.filter(search.matching(chosen["patient"]))
+    alerts = Alert.objects.filter(patient__in=patients)
+    if chosen["state"] == "active":
         alerts = alerts.exclude(state=AlertState.RESOLVED)
-    elif state in AlertState.values:
-        alerts = alerts.filter(state=state)
+    elif chosen["state"] != "all":
+        alerts = alerts.filter(state=chosen["state"])
+    if chosen.get("severity"):
+        alerts = alerts.filter(severity=chosen["severity"])
+    if chosen.get("rule"):
+        alerts = alerts.filter(rule=chosen["rule"])
     # Rank ids only, then fetch the page's alerts: the sort should not carry every alert's
     # evidence along.
     ranked = alerts.annotate(severity_rank=SEVERITY_ORDER).order_by(
@@ -253,9 +277,58 @@ def inbox(request: HttpRequest) -> HttpResponse:
     ).in_bulk(list(page.object_list))
     page.object_list = [rows[pk] for pk in page.object_list]
     mark_decidable(request.user, page.object_list)
+    # A patient's alerts together, the patients in the order of their most severe alert.
+    groups: dict[int, dict[str, Any]] = {}
+    for alert in page.object_list:
+        groups.setdefault(alert.patient_id, {"patient": alert.patient, "alerts": []})
+        groups[alert.patient_id]["alerts"].append(alert)
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
-        request, "clinic/inbox.html", {"page": page, "state": state, "states": AlertState.choices}
+        request,
+        "clinic/inbox.html",
+        {
+            "page": page,
+            "groups": list(groups.values()),
+            "chosen": chosen,
+            "query": query.urlencode(),
+            "states": AlertState.choices,
+            "severities": [(value, label) for value, label in reversed(Severity.choices)],
+            "rules": Rule.choices,
+            "sites": sites,
+        },
     )
+
+
+@login_required
+@require_POST
+def acknowledge_many(request: HttpRequest) -> HttpResponse:
+    """Acknowledge the alerts ticked on the worklist, each through the one action (audited,
+    checked for the role)."""
+    chosen = request.POST.getlist("alert")
+    try:
+        wanted = [uuid.UUID(value) for value in chosen]
+    except ValueError:
+        messages.error(request, "The selection named an alert that does not exist.")
+        return _back(request)
+    alerts = Alert.objects.filter(patient__in=patients_for(request), public_id__in=wanted)
+    done = refused = 0
+    for alert in alerts.select_related("patient"):
+        try:
+            acknowledge_alert(alert, actor=Actor.of(request.user))
+        except PermissionDenied:
+            refused += 1
+        else:
+            done += 1
+    if not wanted:
+        messages.warning(request, "No alert was selected.")
+    else:
+        messages.success(request, f"{done} alert{pluralize(done)} acknowledged.")
+    if refused or len(wanted) > done + refused:
+        messages.error(
+            request, f"{len(wanted) - done} selected alert(s) could not be acknowledged by you."
+        )
+    return _back(request)
 
 
 def _back(request: HttpRequest) -> HttpResponse:

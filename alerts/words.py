@@ -67,3 +67,36 @@ def unknown_parts(window: dict[str, Any] | None, components: tuple[str, ...]) ->
         for name in components
         if (window.get(name) or {}).get("state") == NedaState.UNKNOWN
     ]
+
+
+RECORDS = {
+    "monitoring.visit": "visit",
+    "monitoring.relapse": "relapse",
+    "monitoring.mriscan": "MRI",
+    "monitoring.nflsample": "NfL",
+    "monitoring.jcvtest": "JCV test",
+    "patients.therapycourse": "therapy",
+}
+
+
+def evidence_records(evidence: dict[str, Any]) -> list[dict[str, str]]:
+    """The records an alert rests on, each named in words with its date and the anchor of
+    its row on the patient page."""
+    return [
+        {
+            "what": RECORDS.get(record.get("model", ""), "record"),
+            "date": record.get("date", ""),
+            "anchor": f"r-{record.get('id', '')}",
+        }
+        for record in evidence.get("records", [])
+        if isinstance(record, dict)
+    ]
+
+
+def finding_date(evidence: dict[str, Any]) -> str | None:
+    """The date of what was found (the latest record it rests on, or the date a test fell
+    due), as opposed to when the evaluation raised it."""
+    dates = [r["date"] for r in evidence_records(evidence) if r["date"]]
+    if evidence.get("due"):
+        return str(evidence["due"])
+    return max(dates, default=None)

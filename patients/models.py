@@ -280,6 +280,14 @@ class Patient(Validated):
     def __str__(self) -> str:
         return f"{self.site_id and self.site.code}:{self.mrn}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Also here, not only in clean_own (which batches call before their bulk insert):
+        # code that saves without validating must not leave a patient unfindable.
+        self.search_text = search.search_text(self.mrn, self.display_name)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
+
     def clean_own(self, errors: ErrorCollector) -> None:
         today = timezone.localdate()
         self.mrn = (self.mrn or "").strip()
@@ -323,14 +331,6 @@ class Patient(Validated):
                 ]
             seen.add(key)
         return found
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Also here, not only in clean_own (which batches call before their bulk insert):
-        # code that saves without validating must not leave a patient unfindable.
-        self.search_text = search.search_text(self.mrn, self.display_name)
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
-        super().save(*args, **kwargs)
 
     def age_on(self, day: dt.date) -> int:
         return nfl.age_on(self.birth_date, day)

@@ -52,3 +52,13 @@ def sort_link(context: dict[str, Any], key: str, label: str) -> str:
     state = "ascending" if current == key else "descending" if current == f"-{key}" else None
     sorted_attr = format_html(' aria-current="true" data-sort="{}"', state) if state else ""
     return format_html('<a href="{}"{}>{}{}</a>', href, sorted_attr, label, arrow)
+
+
+@register.filter
+def evidence_records(evidence: dict[str, Any]) -> list[dict[str, str]]:
+    return words.evidence_records(evidence or {})
+
+
+@register.filter
+def finding_date(evidence: dict[str, Any]) -> str | None:
+    return words.finding_date(evidence or {})
