@@ -18,6 +18,11 @@ EDSS_CHOICES = [("", "choose…")] + [(f"{v:.1f}", f"{v:.1f}") for v in t.EDSS_V
 class DateInput(forms.DateInput):
     input_type = "date"
 
+    def __init__(self, attrs: dict | None = None) -> None:
+        # A date input shows only ISO dates: the locale's 02/05/2024 would leave it empty
+        # when a record is opened for correction.
+        super().__init__(attrs, format="%Y-%m-%d")
+
 
 class VisitForm(forms.ModelForm):
     edss = forms.TypedChoiceField(label="EDSS", choices=EDSS_CHOICES, coerce=Decimal)

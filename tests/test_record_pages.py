@@ -165,3 +165,12 @@ def test_a_record_of_another_patient_is_not_found(nurse_client, site_a, patient)
         ).status_code
         == 404
     )
+
+
+def test_the_correction_form_shows_the_stored_dates(nurse_client, patient):
+    relapse = save_record(
+        f.relapse(patient, onset=dt.date(2024, 2, 1), end=dt.date(2024, 3, 5)),
+        actor=Actor.system("test"),
+    )
+    page = nurse_client.get(f"/patients/{patient.public_id}/relapse/{relapse.public_id}/edit/")
+    assert b'value="2024-02-01"' in page.content and b'value="2024-03-05"' in page.content
