@@ -47,8 +47,10 @@ class Command(BaseCommand):
                     "/dashboard/?therapy=ocrelizumab",
                 ]
             ),
-            "dashboard, sorted": lambda: "/dashboard/?sort="
-            + rng.choice(["edss", "-last_visit", "next_due", "age", "therapy", "-concern"]),
+            "dashboard, sorted": lambda: (
+                "/dashboard/?sort="
+                + rng.choice(["edss", "-last_visit", "next_due", "age", "therapy", "-concern"])
+            ),
             "dashboard, search": lambda: rng.choice(
                 ["/dashboard/?q=muller", "/dashboard/?q=anna+smith", "/dashboard/?q=DEMO00004"]
             ),
