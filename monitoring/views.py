@@ -143,7 +143,7 @@ def record_edit(request: HttpRequest, public_id: Any, kind: str, record_id: Any)
     record = _record(patient, record_kind, record_id)
     form = record_kind.edit_form(request.POST or None, instance=record)
     return _save_form(
-        request, patient, form, f"Correct the {record_kind.name} of {record}", "correction saved"
+        request, patient, form, f"Correct {record}", "correction saved"
     )
 
 
@@ -170,7 +170,7 @@ def record_error(request: HttpRequest, public_id: Any, kind: str, record_id: Any
         {
             "patient": patient,
             "form": form,
-            "title": f"Mark the {record_kind.name} of {record} entered in error",
+            "title": f"Mark {record} entered in error",
             "button": "Mark entered in error",
         },
     )
