@@ -142,9 +142,7 @@ def record_edit(request: HttpRequest, public_id: Any, kind: str, record_id: Any)
     patient = _patient(request, public_id)
     record = _record(patient, record_kind, record_id)
     form = record_kind.edit_form(request.POST or None, instance=record)
-    return _save_form(
-        request, patient, form, f"Correct {record}", "correction saved"
-    )
+    return _save_form(request, patient, form, f"Correct {record}", "correction saved")
 
 
 @login_required
