@@ -40,11 +40,11 @@ def shoot(tmp_path):
     shots = Path(os.environ.get("MSTRACK_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
 
-    def take(page, name: str, *, full_page: bool = False) -> None:
+    def take(page, name: str) -> None:
         size = page.viewport_size
         page.set_viewport_size({"width": 1366, "height": 768})
         page.wait_for_timeout(300)  # the chart redraws at the new size
-        page.screenshot(path=str(shots / f"{name}.png"), full_page=full_page)
+        page.screenshot(path=str(shots / f"{name}.png"))
         page.set_viewport_size(size)
 
     return take
@@ -265,7 +265,6 @@ def test_neurologist_sorts_searches_reads_one_screen_and_acknowledges_three(
         assert words in overview
     assert page.locator("#timeline .legendtext", has_text="NfL serum, ella").count() == 1
     shoot(page, "patient")
-    shoot(page, "patient-full", full_page=True)
     page.get_by_role("button", name="Show T25FW, 9HPT and SDMT").click()
     page.wait_for_url("**functional=1**")
     page.wait_for_selector("#timeline[data-drawn=true]")
