@@ -174,3 +174,30 @@ def test_the_correction_form_shows_the_stored_dates(nurse_client, patient):
     )
     page = nurse_client.get(f"/patients/{patient.public_id}/relapse/{relapse.public_id}/edit/")
     assert b'value="2024-02-01"' in page.content and b'value="2024-03-05"' in page.content
+
+
+def test_pages_have_no_inline_script_style_or_handler(nurse_client, patient):
+    """A strict Content-Security-Policy passes: scripts and styles come from static files,
+    and no control acts on change or key press alone."""
+    import re
+
+    visit = save_record(f.visit(patient), actor=Actor.system("test"))
+    base = f"/patients/{patient.public_id}/"
+    for url in (
+        base,
+        base + "edit/",
+        base + "new/visit/",
+        f"{base}visit/{visit.public_id}/edit/",
+        f"{base}visit/{visit.public_id}/error/",
+        "/patients/",
+        "/patients/new/",
+        "/dashboard/",
+        "/alerts/",
+        "/accounts/logout/",
+        "/",
+    ):
+        page = nurse_client.get(url).content.decode()
+        assert not re.search(r"\son[a-z]+=", page), url
+        assert ' style="' not in page and "<style" not in page, url
+        for attributes in re.findall(r"<script([^>]*)>", page):
+            assert "src=" in attributes or 'type="application/json"' in attributes, url
