@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(set_triggers_aside, migrations.RunPython.noop),
+        migrations.RunPython(set_triggers_aside, put_triggers_back),
         migrations.AddField(
             model_name='patient',
             name='last_edss',
@@ -83,5 +83,5 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['birth_date'], name='patient_birth_date'),
         ),
         migrations.RunPython(fill_search_text, migrations.RunPython.noop),
-        migrations.RunPython(put_triggers_back, migrations.RunPython.noop),
+        migrations.RunPython(put_triggers_back, set_triggers_aside),
     ]
