@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts bench-import bench-outcomes migrations-check clean bench-api bench-export screenshots
+.PHONY: axe install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts bench-import bench-outcomes migrations-check clean bench-api bench-export screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,8 +44,15 @@ test-sqlite: install
 test-postgres: install
 	$(PY) -m pytest -m "django_db or postgres or redis" $(PYTEST_ARGS)
 
+# axe-core for the browser tests' accessibility checks, from the npm registry into .cache/
+# (used by the tests only, never served).
+AXE_VERSION := 4.14.1
+axe: .cache/axe-core/node_modules/axe-core/axe.min.js
+.cache/axe-core/node_modules/axe-core/axe.min.js:
+	npm install --prefix .cache/axe-core --no-save --no-audit --no-fund axe-core@$(AXE_VERSION)
+
 # Refresh docs/screenshots/ from the browser test (needs Debian's chromium).
-screenshots: install
+screenshots: install axe
 	MSTRACK_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/browser
 
 migrations-check: install

@@ -6,16 +6,22 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.db import models
 
 from monitoring.clinical import thresholds as t
 from monitoring.models import MriScan, NflSample, Relapse, Visit
-from patients.models import TherapyCourse
+from patients.models import Patient, Site, TherapyCourse
 
 EDSS_CHOICES = [("", "choose…")] + [(f"{v:.1f}", f"{v:.1f}") for v in t.EDSS_VALUES]
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        # A date input shows only ISO dates: the locale's 02/05/2024 would leave it empty
+        # when a record is opened for correction.
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class VisitForm(forms.ModelForm):
@@ -65,3 +71,51 @@ class TherapyStopForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["end"].required = True
         self.fields["stop_reason"].required = True
+
+
+class TherapyEditForm(forms.ModelForm):
+    class Meta:
+        model = TherapyCourse
+        fields = ["therapy", "start", "end", "stop_reason"]
+        widgets = {"start": DateInput(), "end": DateInput()}
+
+
+class EnteredInErrorForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is this record in error?",
+        max_length=500,
+        widget=forms.TextInput(attrs={"autofocus": True}),
+        help_text="e.g. entered for the wrong patient; typed 5.0 for 3.5",
+    )
+
+
+class PatientForm(forms.ModelForm):
+    """Registration and demographics; the site is one of the user's, fixed once registered."""
+
+    class Meta:
+        model = Patient
+        fields = [
+            "site",
+            "mrn",
+            "display_name",
+            "birth_date",
+            "sex",
+            "phenotype",
+            "symptom_onset",
+            "diagnosis_date",
+        ]
+        widgets = {
+            "mrn": forms.TextInput(attrs={"autofocus": True}),
+            "birth_date": DateInput(),
+            "symptom_onset": DateInput(),
+            "diagnosis_date": DateInput(),
+        }
+
+    def __init__(self, *args, sites: models.QuerySet[Site], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            del self.fields["site"]
+        else:
+            self.fields["site"].queryset = sites
+            if len(sites) == 1:
+                self.fields["site"].initial = sites[0]

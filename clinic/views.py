@@ -3,37 +3,61 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from alerts import words
 from alerts.actions import mark_decidable
+from alerts.models import Alert, AlertState
 from clinic import forms, plots
-from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
 from monitoring.clinical.explain import explain_definition, explain_treatment_rules
-from monitoring.clinical.nfl import simren_limit
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from outcomes.documents import NedaWindowDocument, ProgressionEvent, StatusDocuments
 from outcomes.events import computed_events, stored_events
 from outcomes.models import PatientStatus
-from patients.actions import Actor, record_read, save_record
-from patients.models import Patient, TherapyCourse
+from patients import search
+from patients.actions import Actor, mark_entered_in_error, record_read, save_record
+from patients.models import ClinicalRecord, Patient, Site, TherapyCourse
 from patients.policy import Action, can
 
-ENTRY_FORMS: dict[str, tuple[type[ModelForm], str]] = {
-    "visit": (forms.VisitForm, "New visit"),
-    "relapse": (forms.RelapseForm, "New relapse"),
-    "mri": (forms.MriScanForm, "New MRI result"),
-    "nfl": (forms.NflSampleForm, "New NfL result"),
-    "therapy": (forms.TherapyStartForm, "Start a therapy"),
+
+@dataclass(frozen=True, slots=True)
+class RecordKind:
+    """A kind of clinical record as the patient page lists, enters and corrects it."""
+
+    model: type[ClinicalRecord]
+    new_form: type[ModelForm]
+    edit_form: type[ModelForm]
+    name: str
+
+
+RECORD_KINDS: dict[str, RecordKind] = {
+    "visit": RecordKind(Visit, forms.VisitForm, forms.VisitForm, "visit"),
+    "relapse": RecordKind(Relapse, forms.RelapseForm, forms.RelapseForm, "relapse"),
+    "mri": RecordKind(MriScan, forms.MriScanForm, forms.MriScanForm, "MRI result"),
+    "nfl": RecordKind(NflSample, forms.NflSampleForm, forms.NflSampleForm, "NfL result"),
+    "therapy": RecordKind(
+        TherapyCourse, forms.TherapyStartForm, forms.TherapyEditForm, "therapy course"
+    ),
+}
+NEW_TITLES = {
+    "visit": "New visit",
+    "relapse": "New relapse",
+    "mri": "New MRI result",
+    "nfl": "New NfL result",
+    "therapy": "Start a therapy",
 }
 
 
@@ -53,19 +77,103 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     patients = patients_for(request).select_related("site").order_by("mrn")
     if query:
-        patients = patients.filter(Q(mrn__icontains=query) | Q(display_name__icontains=query))
+        patients = patients.filter(search.matching(query))
     page = Paginator(patients, 50).get_page(request.GET.get("page"))
     return render(request, "clinic/patient_list.html", {"page": page, "query": query})
 
 
 @login_required
-def record_new(request: HttpRequest, public_id: Any, kind: str) -> HttpResponse:
-    if kind not in ENTRY_FORMS:
-        raise Http404("unknown record kind")
+def patient_new(request: HttpRequest) -> HttpResponse:
+    sites = Site.objects.visible_to(request.user).order_by("code")
+    form = forms.PatientForm(request.POST or None, sites=sites)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = save_record(form.instance, actor=Actor.of(request.user))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Patient {patient.mrn} registered.")
+            return redirect("patient-page", public_id=patient.public_id)
+    return render(
+        request, "clinic/patient_form.html", {"form": form, "title": "Register a patient"}
+    )
+
+
+@login_required
+def patient_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
     patient = _patient(request, public_id)
-    form_class, title = ENTRY_FORMS[kind]
-    instance = form_class._meta.model(patient=patient)
-    return _save_form(request, patient, form_class(request.POST or None, instance=instance), title)
+    form = forms.PatientForm(request.POST or None, instance=patient, sites=Site.objects.none())
+    if request.method == "POST" and form.is_valid():
+        try:
+            save_record(form.instance, actor=Actor.of(request.user))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Details of {patient.mrn} saved.")
+            return redirect("patient-page", public_id=patient.public_id)
+    return render(
+        request,
+        "clinic/patient_form.html",
+        {"form": form, "patient": patient, "title": f"Details of {patient.mrn}"},
+    )
+
+
+def _kind(kind: str) -> RecordKind:
+    if kind not in RECORD_KINDS:
+        raise Http404("unknown record kind")
+    return RECORD_KINDS[kind]
+
+
+def _record(patient: Patient, kind: RecordKind, record_id: Any) -> ClinicalRecord:
+    """A record of the patient that is still in use (one in error is not corrected)."""
+    return get_object_or_404(kind.model.objects.filter(patient=patient), public_id=record_id)
+
+
+@login_required
+def record_new(request: HttpRequest, public_id: Any, kind: str) -> HttpResponse:
+    record_kind = _kind(kind)
+    patient = _patient(request, public_id)
+    instance = record_kind.model(patient=patient)
+    form = record_kind.new_form(request.POST or None, instance=instance)
+    return _save_form(request, patient, form, NEW_TITLES[kind], f"{record_kind.name} saved")
+
+
+@login_required
+def record_edit(request: HttpRequest, public_id: Any, kind: str, record_id: Any) -> HttpResponse:
+    record_kind = _kind(kind)
+    patient = _patient(request, public_id)
+    record = _record(patient, record_kind, record_id)
+    form = record_kind.edit_form(request.POST or None, instance=record)
+    return _save_form(request, patient, form, f"Correct {record}", "correction saved")
+
+
+@login_required
+def record_error(request: HttpRequest, public_id: Any, kind: str, record_id: Any) -> HttpResponse:
+    """Mark a record entered in error: kept, with who, when and why, out of every result."""
+    record_kind = _kind(kind)
+    patient = _patient(request, public_id)
+    record = _record(patient, record_kind, record_id)
+    form = forms.EnteredInErrorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mark_entered_in_error(
+                record, actor=Actor.of(request.user), reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error("reason", error.message_dict.get("entered_in_error_reason"))
+        else:
+            messages.success(request, f"{str(record).capitalize()} marked entered in error.")
+            return redirect("patient-page", public_id=patient.public_id)
+    return render(
+        request,
+        "clinic/record_form.html",
+        {
+            "patient": patient,
+            "form": form,
+            "title": f"Mark {record} entered in error",
+            "button": "Mark entered in error",
+        },
+    )
 
 
 @login_required
@@ -73,16 +181,19 @@ def therapy_stop(request: HttpRequest, public_id: Any, course_id: Any) -> HttpRe
     patient = _patient(request, public_id)
     course = get_object_or_404(patient.therapy_courses, public_id=course_id)
     form = forms.TherapyStopForm(request.POST or None, instance=course)
-    return _save_form(request, patient, form, f"Stop {course.therapy}")
+    return _save_form(request, patient, form, f"Stop {course.therapy}", "therapy stop saved")
 
 
-def _save_form(request: HttpRequest, patient: Patient, form: ModelForm, title: str) -> HttpResponse:
+def _save_form(
+    request: HttpRequest, patient: Patient, form: ModelForm, title: str, saved: str
+) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             save_record(form.instance, actor=Actor.of(request.user))
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            messages.success(request, f"{saved.capitalize()} for {patient.mrn}.")
             return redirect("patient-page", public_id=patient.public_id)
     return render(
         request, "clinic/record_form.html", {"patient": patient, "form": form, "title": title}
@@ -126,12 +237,25 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     changed = max(
         (r.updated_at for r in [*visits, *relapses, *scans, *nfl, *courses]), default=None
     )
+    current = next((c for c in reversed(courses) if c.end is None), None)
+    functional = request.GET.get("functional") == "1"
+    window = documents.neda.rolling_12_months if documents else None
     context = {
         "patient": patient,
         "age": patient.age_on(today),
+        "onset": patient.symptom_onset or patient.diagnosis_date,
         "visits": visits,
+        "last_visit": visits[-1] if visits else None,
+        "relapses": relapses,
+        "scans": scans,
+        "nfl": nfl,
         "courses": courses,
+        "current": current,
         "status": status,
+        "unknown3": words.unknown_parts(window, ("relapse", "disability", "mri")),
+        "unknown4": words.unknown_parts(window, ("relapse", "disability", "mri", "atrophy")),
+        "open_alerts": _open_by_severity(alerts),
+        "due": _due(status),
         "status_windows": _windows(documents) if documents else [],
         "documents": documents,
         "status_changes": list(patient.status_changes.all()[:20]),
@@ -142,19 +266,13 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "definitions": list(PRESETS),
         "chosen": chosen,
         "decides": decides,
+        "functional": functional,
         "definition_text": "\n".join(
             (explain_definition(definition(chosen)), explain_treatment_rules())
         ),
-        "plots": _plots(
-            patient,
-            visits,
-            relapses,
-            scans,
-            nfl,
-            courses,
-            events,
-            status.rebaseline_date if status else None,
-            today,
+        "timeline": plots.timeline(
+            _timeline(patient, visits, relapses, scans, nfl, courses, status, events, today),
+            functional=functional,
         ),
     }
     return render(request, "clinic/patient_detail.html", context)
@@ -168,75 +286,77 @@ def _windows(documents: StatusDocuments) -> list[NedaWindowDocument]:
     return leading + documents.calendar_years[-3:][::-1]
 
 
-def _plots(
+def _open_by_severity(alerts: list[Alert]) -> list[tuple[str, int]]:
+    """Counts of unresolved alerts, high first, leaving out severities with none."""
+    counts = Counter(a.severity for a in alerts if a.state != AlertState.RESOLVED)
+    return [
+        (severity, counts[severity]) for severity in ("high", "medium", "low") if counts[severity]
+    ]
+
+
+def _due(status: PatientStatus | None) -> list[tuple[dt.date, str]]:
+    """What monitoring is due, soonest first."""
+    if status is None:
+        return []
+    due = [(status.mri_due, "MRI"), (status.edss_due, "EDSS visit"), (status.jcv_due, "JCV test")]
+    return sorted((day, what) for day, what in due if day is not None)
+
+
+def _timeline(
     patient: Patient,
     visits: list[Visit],
     relapses: list[Relapse],
     scans: list[MriScan],
     nfl: list[NflSample],
     courses: list[TherapyCourse],
+    status: PatientStatus | None,
     events: list[ProgressionEvent],
-    rebaseline: dt.date | None,
     today: dt.date,
-) -> dict[str, str]:
+) -> plots.Timeline:
     dates = [v.date for v in visits] + [s.date for s in scans] + [n.date for n in nfl]
     start = min(dates + [c.start for c in courses], default=today - dt.timedelta(days=365))
     start = dt.date(start.year, 1, 1)
-    bands = [plots.Band(c.start, c.end or today, str(c.therapy)) for c in courses]
-    markers = [plots.Marker(r.onset, "relapse", "relapse") for r in relapses]
-    if rebaseline is not None:
-        markers.append(plots.Marker(rebaseline, "re-baseline", "rebaseline"))
-    limit = simren_limit(patient.age_on(today))
-    return {
-        "edss": plots.timeline(
-            [(v.date, float(v.edss)) for v in visits],
-            changes=[
-                plots.Change(
-                    (e.baseline.date, e.baseline.value or 0.0),
-                    (e.onset.date, e.onset.value or 0.0),
-                    e.confirmation.date,
-                    e.cdw_type or "CDI",
-                    (e.cdw_type or "improvement").lower(),
-                )
-                for e in events
-            ],
-            title="EDSS",
-            start=start,
-            end=today,
-            low=0,
-            high=10,
-            ticks=[0, 2, 4, 6, 8, 10],
-            bands=bands,
-            markers=markers,
-        ),
-        "mri": plots.bars(
-            [(s.date, s.new_t2 + (s.gd_enhancing or 0)) for s in scans],
-            title="MRI activity (new/enlarging T2 + Gd-enhancing lesions)",
-            start=start,
-            end=today,
-            ticks=[0, 2, 4, 6],
-        ),
-        "pbvc": plots.timeline(
-            [(s.date, float(s.pbvc)) for s in scans if s.pbvc is not None],
-            title="Brain volume change per scan (%)",
-            start=start,
-            end=today,
-            low=-2.0,
-            high=1.0,
-            ticks=[-2, -1, 0, 1],
-            unit="%",
-            reference=t.NEDA4_PBVC_PER_YEAR,
-            reference_label="-0.4 %/year (NEDA-4)",
-        ),
-        "nfl": plots.timeline(
-            [(n.date, float(n.value)) for n in nfl if n.matrix != "csf"],
-            title="Serum NfL (pg/mL)",
-            start=start,
-            end=today,
-            low=0,
-            high=max([40.0] + [float(n.value) * 1.1 for n in nfl if n.matrix != "csf"]),
-            ticks=[0, 10, 20, 30, 40],
-            reference=limit,
-            reference_label=f"age limit {limit:g} pg/mL" if limit else "",
-        ),
-    }
+    # The re-baseline the engine stored with the status: one source for page and alerts.
+    rebaseline = status.rebaseline_date if status else None
+    edss = {v.date: float(v.edss) for v in visits}
+    return plots.Timeline(
+        start=start,
+        end=today,
+        birth_date=patient.birth_date,
+        edss=list(edss.items()),
+        relapses=[r.onset for r in relapses],
+        courses=[plots.Course(c.start, c.end, str(c.therapy)) for c in courses],
+        rebaseline=rebaseline,
+        # Drawn on the EDSS panel: events of another outcome (T25FW, 9HPT) are in the table.
+        changes=[
+            plots.Change(
+                e.cdw_type or "CDI",
+                (e.baseline.date, edss[e.baseline.date]),
+                (e.onset.date, edss[e.onset.date]),
+                (e.confirmation.date, edss.get(e.confirmation.date, edss[e.onset.date])),
+            )
+            for e in events
+            if e.baseline.date in edss
+            and e.onset.date in edss
+            and edss[e.onset.date] == e.onset.value
+        ],
+        scans=[
+            plots.Scan(
+                s.date,
+                s.new_t2,
+                s.gd_enhancing,
+                float(s.pbvc) if s.pbvc is not None else None,
+            )
+            for s in scans
+        ],
+        nfl=[plots.Nfl(n.date, float(n.value), n.matrix, n.assay) for n in nfl],
+        functional=[
+            plots.Functional(
+                v.date,
+                float(v.t25fw) if v.t25fw is not None else None,
+                float(v.nhpt) if v.nhpt is not None else None,
+                v.sdmt,
+            )
+            for v in visits
+        ],
+    )

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from mstrack import health, oidc, views
@@ -8,11 +7,12 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", views.SignInView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", views.logout, name="logout"),
     path("accounts/two-factor/", views.two_factor, name="two-factor"),
     # Single sign-on (mstrack/oidc.py); the names are mozilla-django-oidc's.
     path("accounts/oidc/authenticate/", oidc.sign_in, name="oidc_authentication_init"),
     path("accounts/oidc/callback/", oidc.callback, name="oidc_authentication_callback"),
+    path("favicon.ico", views.favicon),
     path("site/", views.switch_site, name="switch-site"),
     path("admin/", admin.site.urls),
     path("", include("clinic.urls")),

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from monitoring.clinical import measures, nfl
 from mstrack.db import Tomorrow
+from patients import search
 from patients.identifiers import normalise_identifier, normalise_mrn
 
 
@@ -240,6 +241,15 @@ class Patient(Validated):
     source_id = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Kept for the dashboard, which sorts and searches 100,000 patients on these columns
+    # instead of a subquery per patient: the MRN and name folded (patients.search), and the
+    # latest visit in use, rewritten after every write of the patient's visits
+    # (monitoring.signals).
+    search_text = models.CharField(max_length=300, blank=True, default="", editable=False)
+    last_visit = models.DateField("last visit", null=True, blank=True, editable=False)
+    last_edss = models.DecimalField(
+        "current EDSS", max_digits=4, decimal_places=2, null=True, blank=True, editable=False
+    )
 
     objects = PatientQuerySet.as_manager()
 
@@ -271,15 +281,30 @@ class Patient(Validated):
                 condition=Q(phenotype__in=Phenotype.values), name="patient_phenotype_valid"
             ),
         ]
+        # The dashboard's sort orders (age is the birth date's).
+        indexes = [
+            models.Index(fields=["last_visit"], name="patient_last_visit"),
+            models.Index(fields=["last_edss"], name="patient_last_edss"),
+            models.Index(fields=["birth_date"], name="patient_birth_date"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.site_id and self.site.code}:{self.mrn}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Also here, not only in clean_own (which batches call before their bulk insert):
+        # code that saves without validating must not leave a patient unfindable.
+        self.search_text = search.search_text(self.mrn, self.display_name)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
 
     def clean_own(self, errors: ErrorCollector) -> None:
         today = timezone.localdate()
         self.mrn = self.mrn_as_stored(self.mrn, self.site if self.site_id else None)
         self.source_system = normalise_identifier(self.source_system)
         self.source_id = normalise_identifier(self.source_id)
+        self.search_text = search.search_text(self.mrn, self.display_name)
         if not self.mrn:
             errors.add("mrn", "an MRN is required")
         if self.birth_date:

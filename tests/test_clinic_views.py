@@ -149,8 +149,8 @@ def test_patient_page_shows_the_course_and_its_events(nurse_client, patient):
         [
             (dt.date(2022, 1, 10), "2.0"),
             (dt.date(2022, 7, 1), "3.5"),
-            (dt.date(2023, 1, 5), "3.5"),
-            (dt.date(2023, 7, 1), "3.5"),
+            (dt.date(2023, 1, 5), "4.0"),
+            (dt.date(2023, 7, 1), "4.0"),
         ],
     )
     f.therapy_course(patient).save()
@@ -161,8 +161,12 @@ def test_patient_page_shows_the_course_and_its_events(nurse_client, patient):
     assert [(e.kind, e.cdw_type, e.onset.date) for e in events] == [
         ("worsening", "PIRA", dt.date(2022, 7, 1))
     ]
-    assert b"<svg" in response.content and b"PIRA" in response.content
-    assert b"re-baseline" in response.content
+    figure = response.context["timeline"]
+    pira = next(trace for trace in figure["data"] if trace["name"] == "PIRA")
+    # At the confirming visit (2023-01-05, EDSS 4.0), not at the onset's 3.5.
+    assert (pira["x"], pira["y"]) == (["2023-01-05"], [4.0])
+    assert "re-baseline" in [note["text"] for note in figure["layout"]["annotations"]]
+    assert b'id="timeline-data"' in response.content and b"plotly.min.js" in response.content
     assert AuditEvent.objects.filter(action="read", patient=patient).count() == 1
 
 

@@ -84,13 +84,14 @@ def test_pages_carry_a_strict_csp_and_nothing_inline_it_would_refuse(client, cli
             assert finders.find(asset), (url, asset)
 
 
-def test_the_site_switcher_and_filters_submit_through_the_static_script(client, clinic):
+def test_no_select_acts_on_change_alone(client, clinic):
+    """WCAG 2.2 3.2.2: a choice is applied by its button, never by the change itself."""
     user, patient = clinic
     client.force_login(user)
     html = client.get(f"/patients/{patient.public_id}/").content.decode()
-    assert 'id="site-switch" name="site" data-autosubmit' in html
-    script = finders.find("mstrack/autosubmit.js")
-    assert "select[data-autosubmit]" in open(script).read()
+    assert "autosubmit" not in html and "onchange" not in html
+    form = html[html.index('id="definition"') :]
+    assert "<button" in form[: form.index("</form>")]
 
 
 def test_api_docs_load_their_scripts_from_files(client, neurologist_a):

@@ -128,3 +128,21 @@ def test_patient_has_no_delete(client, site_a):
     response = client.post(f"/admin/patients/patient/{patient.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert Patient.objects.filter(pk=patient.pk).exists()
+
+
+def test_logout_by_get_offers_the_button_and_post_logs_out(client, nurse_a):
+    client.force_login(nurse_a)
+    page = client.get("/accounts/logout/")
+    assert (
+        page.status_code == 200
+        and b'<form method="post" action="/accounts/logout/"' in page.content
+    )
+    assert client.get("/").status_code == 200  # still logged in
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_favicon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("favicon.svg")
+    assert b'rel="icon"' in client.get("/accounts/login/").content

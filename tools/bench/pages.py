@@ -54,8 +54,18 @@ class Command(BaseCommand):
                     "/dashboard/?therapy=ocrelizumab",
                 ]
             ),
+            "dashboard, sorted": lambda: (
+                "/dashboard/?sort="
+                + rng.choice(["edss", "-last_visit", "next_due", "age", "therapy", "-concern"])
+            ),
+            "dashboard, search": lambda: rng.choice(
+                ["/dashboard/?q=muller", "/dashboard/?q=anna+smith", "/dashboard/?q=DEMO00004"]
+            ),
             "patient page": lambda: f"/patients/{rng.choice(patients)}/",
             "inbox": lambda: f"/alerts/?page={rng.randint(1, 5)}",
+            "inbox, filtered": lambda: rng.choice(
+                ["/alerts/?severity=high", "/alerts/?rule=nfl", "/alerts/?patient=muller"]
+            ),
         }
         self.stdout.write(
             f"{len(patients)} patients visible to {user}; {options['requests']} requests per page"

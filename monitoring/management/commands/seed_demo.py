@@ -27,6 +27,7 @@ from patients.models import (
     Therapy,
     TherapyCourse,
 )
+from patients.search import search_text
 
 DEMO_USERS = {"demo-nurse": Role.NURSE, "demo-neurologist": Role.NEUROLOGIST}
 
@@ -100,6 +101,8 @@ class Command(BaseCommand):
                     phenotype=p.phenotype,
                     symptom_onset=p.symptom_onset,
                     diagnosis_date=p.diagnosis_date,
+                    search_text=search_text(p.mrn, p.display_name),
+                    **_latest_visit(p.visits),
                 )
                 for p in demo
             ]
@@ -158,3 +161,11 @@ class Command(BaseCommand):
         for model, rows in records.items():
             total += load_rows(model, rows)
         return total
+
+
+def _latest_visit(visits: list[dict[str, Any]]) -> dict[str, Any]:
+    """The dashboard's stored latest visit (monitoring.signals keeps it after later writes)."""
+    if not visits:
+        return {}
+    latest = max(visits, key=lambda v: v["date"])
+    return {"last_visit": latest["date"], "last_edss": Decimal(str(latest["edss"]))}
