@@ -72,7 +72,7 @@ bench-seed: install
 # Registry import of a generated history against seed_demo's COPY (docs/benchmarks.md).
 bench-import: install
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput
-	$(BENCH_ENV) $(PY) manage.py bench_import --patients $${PATIENTS:-100000} --seed 1
+	$(BENCH_ENV) $(PY) -m tools.bench.imports --patients $${PATIENTS:-100000} --seed 1
 
 # Benchmarks live in tools/bench/ (docs/benchmarks.md has their figures).
 # Server time of the clinic pages on the current database (seed and evaluate it first).
@@ -99,13 +99,13 @@ bench-alerts: install
 # The clinic's outcome report on the seeded database: computation time, memory peak, and the
 # outcomes page and API reading the stored report (p50/p95).
 bench-outcomes: install
-	$(BENCH_ENV) $(PY) manage.py bench_outcomes --requests $${REQUESTS:-100}
+	$(BENCH_ENV) $(PY) -m tools.bench.outcomes --requests $${REQUESTS:-100}
 
 # FHIR $export of the DEMO site, seeded up to PATIENTS (10,000) if smaller, then every line
 # checked with fhir.resources and an export by another site's neurologist (must be empty).
 bench-export: install
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput
-	$(BENCH_ENV) $(PY) manage.py bench_export --patients $${PATIENTS:-10000}
+	$(BENCH_ENV) $(PY) -m tools.bench.export --patients $${PATIENTS:-10000}
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .hypothesis

@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from alerts.models import PatientStatus
 from monitoring.models import Visit
+from outcomes.models import PatientStatus
 from patients.actions import Actor, create_records, mark_entered_in_error, save_record
 from patients.models import Patient
 from tests import factories as f

@@ -75,8 +75,10 @@ def test_pages_carry_a_strict_csp_and_nothing_inline_it_would_refuse(client, cli
         response = client.get(url)
         assert response.status_code == 200, url
         policy = response["Content-Security-Policy"]
-        assert "script-src 'self'" in policy and "style-src 'self'" in policy, url
-        assert "unsafe-inline" not in policy, url
+        directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+        # Scripts only from this server's files; styles may be inline for Plotly's charts.
+        assert directives["script-src"] == "'self'", url
+        assert directives["style-src"] == "'self' 'unsafe-inline'", url
         page = _inline(response.content.decode())
         assert page.refused == [], url
         assert page.assets, url

@@ -6,7 +6,7 @@ import datetime as dt
 
 from plotly import graph_objects as go
 
-from monitoring import plots
+from clinic import plots
 
 D = dt.date
 

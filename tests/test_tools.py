@@ -27,6 +27,9 @@ def test_every_bench_target_runs_a_module_of_tools_bench() -> None:
         "bench-engine",
         "bench-api",
         "bench-alerts",
+        "bench-import",
+        "bench-outcomes",
+        "bench-export",
     }
     for name, recipe in targets.items():
         if name == "bench-seed":  # loads the demo cohort the others measure
@@ -41,7 +44,7 @@ def test_every_bench_target_runs_a_module_of_tools_bench() -> None:
 def test_no_benchmark_is_left_in_the_apps() -> None:
     leftovers = [
         str(path.relative_to(ROOT))
-        for app in ("patients", "monitoring", "alerts", "api", "mstrack")
+        for app in ("patients", "monitoring", "outcomes", "alerts", "api", "clinic", "registry")
         for path in (ROOT / app).rglob("*bench*.py")
     ]
     assert leftovers == []

@@ -21,9 +21,10 @@ def neda_words(state: str) -> str:
 
 
 @register.filter
-def component_words(component: dict[str, Any] | None, name: str) -> str:
-    """`window.mri|component_words:"mri"`: the state of one NEDA component in words."""
-    return words.component(name, (component or {}).get("state", "unknown"))
+def component_words(component: Any, name: str) -> str:
+    """`window.mri|component_words:"mri"`: the state of one NEDA component (a component of
+    `outcomes.documents.NedaWindowDocument`) in words."""
+    return words.component(name, component.state if component is not None else "unknown")
 
 
 @register.filter

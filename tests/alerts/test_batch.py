@@ -177,10 +177,10 @@ def test_status_storage_suits_a_nightly_rewrite(db):
     support: Debian's and the official image)."""
     require_postgres()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'alerts_patientstatus'")
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'outcomes_patientstatus'")
         assert "fillfactor=60" in cursor.fetchone()[0]
         cursor.execute(
             "SELECT attname, attcompression FROM pg_attribute "
-            "WHERE attrelid = 'alerts_patientstatus'::regclass AND attname = 'neda'"
+            "WHERE attrelid = 'outcomes_patientstatus'::regclass AND attname = 'neda'"
         )
         assert cursor.fetchone() == ("neda", "l")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from tests.browser.test_clinic_flow import _log_in, browser  # noqa: F401 - the fixture
+from tests.browser.conftest import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -22,7 +22,7 @@ pytestmark = [
 ]
 
 
-def test_neurologist_opens_the_outcomes_page(live_server, browser, tmp_path, monkeypatch):  # noqa: F811
+def test_neurologist_opens_the_outcomes_page(live_server, browser, tmp_path, monkeypatch):
     monkeypatch.setenv("DEMO_PASSWORD", "pw-Clinic-2026")
     call_command("seed_demo", patients=200, seed=1, stdout=io.StringIO())
     shots = Path(os.environ.get("MSTRACK_SCREENSHOTS") or tmp_path)
@@ -31,7 +31,7 @@ def test_neurologist_opens_the_outcomes_page(live_server, browser, tmp_path, mon
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
 
-    _log_in(page, base, "demo-neurologist")
+    log_in(page, base, "demo-neurologist")
     page.goto(f"{base}/outcomes/")
     page.wait_for_selector("#km-cdw[data-drawn='1']")
     assert page.locator(".km-plot[data-drawn='1']").count() >= 3

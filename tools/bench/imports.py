@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import csv
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from tools.bench import setup_django
+
+setup_django()
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -128,3 +133,7 @@ class Command(BaseCommand):
             f"COPY (seed_demo) of the same cohort: {Patient.objects.count() - before} patients "
             f"in {seconds:.1f} s; import/COPY time: {total_seconds / seconds:.1f}x"
         )
+
+
+if __name__ == "__main__":
+    Command().run_from_argv([sys.argv[0], "bench_import", *sys.argv[1:]])

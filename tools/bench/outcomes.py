@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import resource
 import statistics
+import sys
 import time
 from typing import Any
+
+from tools.bench import setup_django
+
+setup_django()
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -94,3 +99,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{name:<16}{statistics.median(times):>9.1f}{p95:>9.1f}{times[-1]:>9.1f}"
                 )
+
+
+if __name__ == "__main__":
+    Command().run_from_argv([sys.argv[0], "bench_outcomes", *sys.argv[1:]])

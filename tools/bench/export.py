@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import resource
 import shutil
+import sys
 import time
 from typing import Any
 
 import orjson
+
+from tools.bench import setup_django
+
+setup_django()
+
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -104,3 +110,7 @@ class Command(BaseCommand):
                     model.model_validate(parsed)
                     lines += 1
         return lines, size
+
+
+if __name__ == "__main__":
+    Command().run_from_argv([sys.argv[0], "bench_export", *sys.argv[1:]])
