@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from monitoring.models import MriScan, NflSample, Relapse, Visit
+from monitoring.models import Analyte, LabResult, MriScan, NflSample, Relapse, Visit
 from patients.models import Membership, Patient, Role, Site, Therapy, TherapyCourse
 
 _numbers = itertools.count(1)
@@ -89,3 +89,8 @@ def therapy_course(patient: Patient, **fields: Any) -> TherapyCourse:
     return TherapyCourse(
         **{"patient": patient, "therapy": therapy, "start": dt.date(2023, 1, 10), **fields}
     )
+
+
+def lab_result(patient: Patient, analyte: str = "lymphocytes", **fields: Any) -> LabResult:
+    fields.setdefault("date", dt.date(2024, 1, 10))
+    return LabResult(patient=patient, analyte=Analyte.objects.get(code=analyte), **fields)

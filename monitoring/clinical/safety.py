@@ -25,6 +25,7 @@ NATALIZUMAB = "natalizumab"
 CLADRIBINE = "cladribine"
 JCV_INDEX = "jcv-index"
 LYMPHOCYTES = "lymphocytes"
+BEFORE_START_MONTHS = 12  # how long a missing screening stays overdue
 
 
 class Phase(StrEnum):
@@ -245,8 +246,9 @@ def _before_start(
     item: ProtocolItem, episode: Episode, labs: Sequence[Lab], *, as_of: dt.date
 ) -> Due | None:
     """Due on the start; a result from `window_months` before it on meets it (a late one
-    too: it clears the alert). Judged while the episode runs."""
-    if not episode.running(as_of):
+    too: it clears the alert). Judged while the episode runs, in its first year: later, a
+    screening not on record is history (it predates the record), no longer a task."""
+    if not episode.running(as_of) or as_of > add_months(episode.start, BEFORE_START_MONTHS):
         return None
     since = add_months(episode.start, -item.window_months)
     last = _latest(labs, item.analyte, since, as_of)

@@ -100,6 +100,13 @@ def test_screening_window_six_months_before_start_and_a_late_result_clears():
     assert due(status(c, late, D(2024, 2, 1)), "screen-hbsag") is None
 
 
+def test_a_missing_screening_is_overdue_through_the_first_year_only():
+    start = D(2024, 1, 10)
+    c = [course("natalizumab", start)]
+    assert due(status(c, [], D(2025, 1, 10)), "screen-hbsag") == (start, True)
+    assert due(status(c, [], D(2025, 1, 11)), "screen-hbsag") is None
+
+
 def test_pregnancy_test_only_for_women_and_no_screening_on_platform_therapy():
     start = D(2024, 1, 10)
     assert (
