@@ -218,7 +218,9 @@ class LabResult(ClinicalRecord):
         ):
             return
         if unit != analyte.unit:
-            self.reported_as = f"{self.value} {unit}" if self.value is not None else unit
+            self.reported_as = (
+                f"{Decimal(self.value).normalize():f} {unit}" if self.value is not None else unit
+            )
             for field, number in converted.items():
                 setattr(self, field, number.quantize(Decimal("0.0001")))
             self.unit = analyte.unit
