@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from alerts.actions import mark_decidable
-from clinic import forms, plots
+from clinic import forms, plots, safety_forms
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
 from monitoring.clinical.explain import explain_definition
@@ -34,6 +34,10 @@ ENTRY_FORMS: dict[str, tuple[type[ModelForm], str]] = {
     "mri": (forms.MriScanForm, "New MRI result"),
     "nfl": (forms.NflSampleForm, "New NfL result"),
     "therapy": (forms.TherapyStartForm, "Start a therapy"),
+    "jcv": (safety_forms.JcvResultForm, "New JCV antibody result"),
+    "lab": (safety_forms.LabResultForm, "New lab result"),
+    "adverse-event": (safety_forms.AdverseEventForm, "New adverse event"),
+    "pregnancy": (safety_forms.PregnancyForm, "New pregnancy"),
 }
 
 
