@@ -122,14 +122,12 @@ class MonitoringItem(models.Model):
         )
 
 
-def protocol() -> list[safety.ProtocolItem]:
+def protocol() -> safety.Protocol:
     """The catalogue as the engine reads it: one query."""
-    return [
-        item.as_item(code)
-        for item, code in (
-            (i, i.analyte.code) for i in MonitoringItem.objects.select_related("analyte")
-        )
-    ]
+    return safety.Protocol(
+        item.as_item(item.analyte.code)
+        for item in MonitoringItem.objects.select_related("analyte")
+    )
 
 
 class ResultText(models.TextChoices):

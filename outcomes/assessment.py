@@ -27,9 +27,11 @@ from monitoring.clinical.neda import NedaStatus, NedaWindow, neda_status
 from monitoring.clinical.nfl import NflStatus, assess_nfl
 from monitoring.clinical.progression import Compiled, Event, assess
 from monitoring.clinical.rebaseline import add_months, rebaseline_date
-from monitoring.clinical.safety import JCV_INDEX, Course, ProtocolItem, SafetyStatus, assess_safety
+from monitoring.clinical.safety import JCV_INDEX, Course, Protocol, SafetyStatus, assess_safety
 from monitoring.clinical.scores import FirstYearScores, first_year_scores
 from outcomes.records import CourseRecord, Dated, PatientRecords, ScanRecord
+
+NO_PROTOCOL = Protocol(())
 
 # Therapy codes counted as prior immunosuppressants in the natalizumab PML risk [§7.1].
 IMMUNOSUPPRESSANTS = frozenset(
@@ -191,7 +193,7 @@ def assess_patient(
     as_of: dt.date,
     config: Config,
     stored_closed_years_key: str = "",
-    protocol: Sequence[ProtocolItem] = (),
+    protocol: Protocol = NO_PROTOCOL,
 ) -> Assessment:
     """The engine's results on `as_of`. The calendar years before `as_of`'s year are left
     out when `stored_closed_years_key` says the stored ones were computed from the same.

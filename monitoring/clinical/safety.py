@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from operator import attrgetter
 
 from monitoring.clinical.measures import MeasurementError
 from monitoring.clinical.rebaseline import add_months
@@ -203,11 +204,12 @@ def _add(day: dt.date, *, months: int = 0, weeks: int = 0) -> dt.date:
 
 
 def _latest(labs: Sequence[Lab], analyte: str, since: dt.date, until: dt.date) -> Lab | None:
-    return max(
-        (lab for lab in labs if lab.analyte == analyte and since <= lab.date <= until),
-        key=lambda lab: lab.date,
-        default=None,
-    )
+    """The latest result of `analyte` from `since` to `until`; `labs` oldest first."""
+    for lab in reversed(labs):
+        if lab.date > until or lab.analyte != analyte:
+            continue
+        return lab if lab.date >= since else None
+    return None
 
 
 def _anchors(item: ProtocolItem, episode: Episode) -> tuple[dt.date, ...]:
@@ -221,17 +223,21 @@ def _anchors(item: ProtocolItem, episode: Episode) -> tuple[dt.date, ...]:
 def due_items(
     episode: Episode,
     protocol: Iterable[ProtocolItem],
-    labs: Sequence[Lab],
+    by_analyte: Mapping[str, Sequence[Lab]],
     *,
     as_of: dt.date,
     sex: str = "",
 ) -> list[Due]:
     """The tests this episode's protocol asks for on `as_of`, each with its due date."""
     out: list[Due] = []
+    screening = episode.running(as_of) and as_of <= add_months(episode.start, BEFORE_START_MONTHS)
     for item in protocol:
         if not item.applies_to(episode.therapy, episode.therapy_class, sex):
             continue
+        labs = by_analyte.get(item.analyte, ())
         if item.phase is Phase.BEFORE_START:
+            if not screening:
+                continue
             found = _before_start(item, episode, labs, as_of=as_of)
         elif item.points_months:
             found = _points(item, episode, labs, as_of=as_of)
@@ -246,10 +252,8 @@ def _before_start(
     item: ProtocolItem, episode: Episode, labs: Sequence[Lab], *, as_of: dt.date
 ) -> Due | None:
     """Due on the start; a result from `window_months` before it on meets it (a late one
-    too: it clears the alert). Judged while the episode runs, in its first year: later, a
-    screening not on record is history (it predates the record), no longer a task."""
-    if not episode.running(as_of) or as_of > add_months(episode.start, BEFORE_START_MONTHS):
-        return None
+    too: it clears the alert). Judged while the episode runs, in its first year (see
+    `due_items`): later, a screening not on record is history, no longer a task."""
     since = add_months(episode.start, -item.window_months)
     last = _latest(labs, item.analyte, since, as_of)
     if last is not None:
@@ -359,7 +363,11 @@ class OutOfRange:
 
 
 def out_of_range(
-    episode: Episode, protocol: Iterable[ProtocolItem], labs: Sequence[Lab], *, as_of: dt.date
+    episode: Episode,
+    protocol: Iterable[ProtocolItem],
+    by_analyte: Mapping[str, Sequence[Lab]],
+    *,
+    as_of: dt.date,
 ) -> list[OutOfRange]:
     """The latest result of each checked item, when it breaks the item's threshold. A later
     result back in range clears it."""
@@ -377,10 +385,7 @@ def out_of_range(
         end = _window_end(item, anchor, episode)
         if as_of < episode.start or (end is not None and as_of > end):
             continue
-        mine = sorted(
-            (lab for lab in labs if lab.analyte == item.analyte and lab.date <= as_of),
-            key=lambda lab: lab.date,
-        )
+        mine = [lab for lab in by_analyte.get(item.analyte, ()) if lab.date <= as_of]
         on_therapy = [lab for lab in mine if lab.date >= episode.start]
         if not on_therapy:
             continue
@@ -654,6 +659,26 @@ def cladribine_year2(
 # --- Everything for one patient ----------------------------------------------------------
 
 
+class Protocol:
+    """Protocol items indexed by the therapy code or class they name: a patient's episodes
+    look up their few items instead of testing all of them. Built once per batch."""
+
+    __slots__ = ("by_therapy", "items")
+
+    def __init__(self, items: Iterable[ProtocolItem]) -> None:
+        self.items = tuple(items)
+        by_therapy: dict[str, list[ProtocolItem]] = {}
+        for item in self.items:
+            for therapy in item.therapies:
+                by_therapy.setdefault(therapy, []).append(item)
+        self.by_therapy = {k: tuple(v) for k, v in by_therapy.items()}
+
+    def of(self, episode: Episode) -> tuple[ProtocolItem, ...]:
+        own = self.by_therapy.get(episode.therapy, ())
+        shared = self.by_therapy.get(episode.therapy_class, ())
+        return shared + own if shared else own
+
+
 @dataclass(frozen=True, slots=True)
 class SafetyStatus:
     due: tuple[Due, ...]
@@ -669,7 +694,7 @@ class SafetyStatus:
 def assess_safety(
     courses: Iterable[Course],
     labs: Sequence[Lab],
-    protocol: Sequence[ProtocolItem],
+    protocol: Protocol,
     *,
     as_of: dt.date,
     sex: str = "",
@@ -678,13 +703,28 @@ def assess_safety(
     """The safety status on `as_of` of every episode still monitored: the running one, and
     earlier ones whose items outlast them (alemtuzumab)."""
     eps = episodes(c for c in courses if c.start <= as_of)
+    if not eps:
+        return NOTHING
+    by_analyte: dict[str, list[Lab]] = {}
+    for lab in sorted(labs, key=_date):
+        by_analyte.setdefault(lab.analyte, []).append(lab)
     due: list[Due] = []
     found: list[OutOfRange] = []
     pml = cladribine = None
     for i, episode in enumerate(eps):
-        due.extend(due_items(episode, protocol, labs, as_of=as_of, sex=sex))
-        found.extend(out_of_range(episode, protocol, labs, as_of=as_of))
-        prior = any(e.therapy in immunosuppressants for e in eps[:i])
-        pml = pml_risk(episode, labs, as_of=as_of, prior_immunosuppressant=prior) or pml
-        cladribine = cladribine_year2(episode, labs, as_of=as_of) or cladribine
+        items = protocol.of(episode)
+        if items:
+            due.extend(due_items(episode, items, by_analyte, as_of=as_of, sex=sex))
+            found.extend(out_of_range(episode, items, by_analyte, as_of=as_of))
+        if episode.therapy == NATALIZUMAB:
+            prior = any(e.therapy in immunosuppressants for e in eps[:i])
+            jcv = by_analyte.get(JCV_INDEX, [])
+            pml = pml_risk(episode, jcv, as_of=as_of, prior_immunosuppressant=prior) or pml
+        elif episode.therapy == CLADRIBINE:
+            lymphocytes = by_analyte.get(LYMPHOCYTES, [])
+            cladribine = cladribine_year2(episode, lymphocytes, as_of=as_of) or cladribine
     return SafetyStatus(tuple(due), tuple(found), pml, cladribine)
+
+
+NOTHING = SafetyStatus((), (), None, None)
+_date = attrgetter("date")

@@ -16,6 +16,7 @@ from monitoring.clinical.safety import (
     Episode,
     Lab,
     PmlRisk,
+    Protocol,
     SafetyStatus,
     Severity,
     Year2,
@@ -39,6 +40,7 @@ CLASSES = {
     "interferon-beta": "platform",
     "mitoxantrone": "platform",
 }
+PROTOCOL = Protocol(SPEC_PROTOCOL)
 SCREENING = ("hbsag", "hcv-ab", "hiv-ab", "vzv-igg", "tb-igra", "pregnancy-test")
 
 
@@ -56,7 +58,7 @@ def status(
     return assess_safety(
         courses,
         labs,
-        SPEC_PROTOCOL,
+        PROTOCOL,
         as_of=as_of,
         sex=sex,
         immunosuppressants=frozenset({"mitoxantrone"}),
