@@ -14,6 +14,8 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from patients.demo_labs import demo_labs
+
 PLATFORM = [
     "interferon-beta",
     "glatiramer-acetate",
@@ -80,6 +82,7 @@ class DemoPatient:
     courses: list[dict] = field(default_factory=list)
     scans: list[dict] = field(default_factory=list)
     nfl: list[dict] = field(default_factory=list)
+    labs: list[dict] = field(default_factory=list)
 
 
 def edss_step(level: float) -> float:
@@ -268,6 +271,7 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
             }
         )
         nfl_day = _add_days(nfl_day, rng.choice([182, 365, 365]))
+    patient.labs = demo_labs(rng, patient.courses, patient.sex, birth, end)
     return patient
 
 
