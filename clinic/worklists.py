@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from alerts.actions import acknowledge_alert, mark_decidable, resolve_alert
 from alerts.models import SEVERITY_ORDER, Alert, AlertState, Rule, Severity
+from clinic.safety_worklist import annotate_safety
 from clinic.views import patients_for
 from outcomes.models import NedaState
 from patients.actions import Actor
@@ -116,6 +117,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     page.object_list = [rows[pk] for pk in counts]
     for patient in page.object_list:
         patient.high, patient.medium, patient.low = counts[patient.pk]
+    annotate_safety(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -74,3 +74,27 @@ def test_staff_of_one_site_has_no_admin_even_with_permissions(client, site_a, si
     assert listing.status_code == 302 and listing["Location"].startswith("/admin/login/")
     change = client.get(f"/admin/monitoring/visit/{other.pk}/change/")
     assert change.status_code == 302 and change["Location"].startswith("/admin/login/")
+
+
+def test_admin_edits_a_monitoring_item_audited(client, superuser):
+    from monitoring.models import MonitoringItem
+
+    item = MonitoringItem.objects.get(code="natalizumab-jcv")
+    client.force_login(superuser)
+    url = f"/admin/monitoring/monitoringitem/{item.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: "" if value is None else value
+        for name, value in ((n, form[n].value()) for n in form.fields)
+    }
+    data |= {"therapies": '["natalizumab"]', "points_months": "[]", "every_months": "4"}
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content
+    item.refresh_from_db()
+    assert item.every_months == 4
+    event = AuditEvent.objects.get(model="monitoring.monitoringitem")
+    assert (event.action, event.before["every_months"], event.after["every_months"]) == (
+        "update",
+        6,
+        4,
+    )
