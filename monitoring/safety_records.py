@@ -197,6 +197,9 @@ class LabResult(ClinicalRecord):
         if self.value is None and not self.text:
             errors.add("value", f"{analyte.name} needs a value")
             return
+        if analyte.code == safety.JCV_INDEX and not self.text:
+            # The PML risk reads the serostatus; an index alone is not read as one.
+            errors.add("text", "say the serostatus (negative, positive or indeterminate)")
         unit = (self.unit or analyte.unit).strip()
         converted: dict[str, Decimal] = {}
         for field in ("value", "lower_limit", "upper_limit"):

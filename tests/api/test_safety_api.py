@@ -66,6 +66,7 @@ def test_jcv_result_with_index_and_serostatus(nurse, patient):
         ({"value": "abc"}, "value", "number"),
         ({"analyte": "urine-blood", "unit": ""}, "value", "reported as text"),
         ({"lower_limit": "5.0"}, "upper_limit", "below the lower limit"),
+        ({"analyte": "jcv-index", "unit": "", "lower_limit": None}, "text", "serostatus"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field(nurse, patient, fields, field, words):
