@@ -30,7 +30,9 @@ def test_the_catalogue_holds_the_spec_rows_as_the_engine_reads_them():
     assert MonitoringItem.objects.get(code="alemtuzumab-platelets").until_months == 48
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush after a transactional test would otherwise recreate the
+# content types under new ids, and a later serialized-rollback test could not restore its own.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_every_jcv_test_becomes_a_lab_result():
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
