@@ -20,6 +20,7 @@ from django.utils import timezone
 from alerts.actions import audit_event
 from alerts.models import Alert, AlertState, Rule, Severity
 from alerts.rules import CLEARED, STATE_RULES, Finding, findings
+from monitoring.safety_records import protocol
 from mstrack.db import insert_new
 from outcomes.assessment import Assessment, assess_patient, config
 from outcomes.records import load, of_patients
@@ -49,6 +50,7 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
     """
     as_of = as_of or timezone.localdate()
     engine_config = config()
+    safety_protocol = protocol()
     with _cycle_collector_paused(), transaction.atomic():
         records = load(sorted(set(patient_ids)), lock=True)
         # Under the patients' locks: every request seen here was committed with data this
@@ -69,6 +71,7 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
                 stored_closed_years_key=(
                     before[r.patient_id].closed_years_key if r.patient_id in before else ""
                 ),
+                protocol=safety_protocol,
             )
             for r in records.values()
         ]

@@ -27,6 +27,10 @@ class Rule(models.TextChoices):
     MRI_OVERDUE = "mri_overdue", "MRI overdue"
     EDSS_OVERDUE = "edss_overdue", "EDSS overdue"
     JCV_OVERDUE = "jcv_overdue", "JCV test overdue (natalizumab)"
+    SAFETY_TEST_OVERDUE = "safety_test_overdue", "Safety monitoring test overdue"
+    LAB_OUT_OF_RANGE = "lab_out_of_range", "Safety lab result out of range"
+    PML_HIGH_RISK = "pml_high_risk", "PML risk high (natalizumab)"
+    CLADRIBINE_YEAR2_BLOCKED = "cladribine_year2_blocked", "Cladribine year 2: do not give"
 
 
 class Severity(models.TextChoices):

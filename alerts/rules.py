@@ -45,7 +45,6 @@ STATE_RULES = frozenset(
         Rule.NFL,
         Rule.MRI_OVERDUE,
         Rule.EDSS_OVERDUE,
-        Rule.JCV_OVERDUE,
     }
 )
 
@@ -65,7 +64,6 @@ CLEARED: dict[Rule, str] = {
     Rule.NFL: "The latest NfL is neither elevated nor rising.",
     Rule.MRI_OVERDUE: "An MRI has been recorded.",
     Rule.EDSS_OVERDUE: "An EDSS has been recorded.",
-    Rule.JCV_OVERDUE: "A JCV test has been recorded, or the patient is no longer on natalizumab.",
 }
 
 
@@ -416,20 +414,6 @@ def edss_overdue(a: Assessment) -> list[Finding]:
     )
 
 
-def jcv_overdue(a: Assessment) -> list[Finding]:
-    """On natalizumab, no JCV antibody test for ALERT_JCV_OVERDUE_MONTHS (default 6) [§7]."""
-    return _overdue(
-        a,
-        Rule.JCV_OVERDUE,
-        Severity.MEDIUM,
-        due=a.jcv_due,
-        last=a.last_jcv,
-        model="monitoring.jcvtest",
-        what="A JCV antibody test (PML risk on natalizumab)",
-        months=a.config.jcv_overdue_months,
-    )
-
-
 RULES: dict[Rule, Callable[[Assessment], list[Finding]]] = {
     Rule.RELAPSE_ON_THERAPY: relapse_on_therapy,
     Rule.MRI_ACTIVITY_ON_THERAPY: mri_activity_on_therapy,
@@ -441,9 +425,15 @@ RULES: dict[Rule, Callable[[Assessment], list[Finding]]] = {
     Rule.NFL: nfl,
     Rule.MRI_OVERDUE: mri_overdue,
     Rule.EDSS_OVERDUE: edss_overdue,
-    Rule.JCV_OVERDUE: jcv_overdue,
 }
 
 
 def findings(a: Assessment) -> list[Finding]:
     return [finding for rule in RULES.values() for finding in rule(a)]
+
+
+# The safety rules (alerts/safety_rules.py) build on Finding above; registered beside these.
+from alerts.safety_rules import SAFETY_CLEARED, SAFETY_RULES  # noqa: E402
+
+RULES.update(SAFETY_RULES)
+CLEARED.update(SAFETY_CLEARED)

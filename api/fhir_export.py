@@ -209,4 +209,7 @@ def everything(patient: Patient) -> list[dict[str, Any]]:
         for t in patient.therapy_courses.select_related("therapy").order_by("start")
     )
     resources.extend(flag_resource(a) for a in patient.alerts.order_by("raised_at"))
+    from api.fhir_safety import safety_resources  # builds on the helpers above
+
+    resources.extend(safety_resources(patient))
     return resources

@@ -8,7 +8,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from api import consent, outcomes, results, views
+from api import consent, outcomes, results, safety, views
 
 router = DefaultRouter()
 router.register("patients", views.PatientViewSet, basename="patient")
@@ -18,6 +18,11 @@ router.register("relapses", views.RelapseViewSet, basename="relapse")
 router.register("mri-scans", views.MriScanViewSet, basename="mriscan")
 router.register("nfl-samples", views.NflSampleViewSet, basename="nflsample")
 router.register("consents", consent.ConsentViewSet, basename="consent")
+router.register("lab-results", safety.LabResultViewSet, basename="labresult")
+router.register("adverse-events", safety.AdverseEventViewSet, basename="adverseevent")
+router.register("pregnancies", safety.PregnancyViewSet, basename="pregnancy")
+router.register("analytes", safety.AnalyteViewSet, basename="analyte")
+router.register("monitoring-items", safety.MonitoringItemViewSet, basename="monitoringitem")
 router.register("status", results.StatusViewSet, basename="status")
 router.register(
     "progression-events", results.ProgressionEventsViewSet, basename="progression-event"

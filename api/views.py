@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from api import filters
 from api import serializers as s
+from api.audit import AuditedReads
 from api.auth import actor_of
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.actions import (
@@ -32,7 +33,6 @@ from patients.actions import (
     RecordErrors,
     field_errors,
     mark_entered_in_error,
-    record_read,
     upsert_record,
     upsert_records,
 )
@@ -73,6 +73,7 @@ def with_etag(response: Response, instance: models.Model) -> Response:
 
 
 class AuditedViewSet(
+    AuditedReads,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
@@ -231,12 +232,6 @@ class PatientViewSet(AuditedViewSet):
     serializer_class = s.PatientSerializer
     filterset_class = filters.PatientFilter
     ordering_fields = ["mrn", "birth_date", "diagnosis_date", "created_at", "updated_at"]
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().retrieve(request, *args, **kwargs)
-        patient = self.get_object()
-        record_read(patient, actor=actor_of(request))
-        return response
 
 
 class ClinicalRecordViewSet(AuditedViewSet):

@@ -20,10 +20,18 @@ from django.utils import timezone
 from alerts import words
 from alerts.actions import mark_decidable
 from alerts.models import Alert, AlertState
-from clinic import forms, plots
+from clinic import forms, plots, safety_forms
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
 from monitoring.clinical.explain import explain_definition, explain_treatment_rules
-from monitoring.models import MriScan, NflSample, Relapse, Visit
+from monitoring.models import (
+    AdverseEvent,
+    LabResult,
+    MriScan,
+    NflSample,
+    Pregnancy,
+    Relapse,
+    Visit,
+)
 from outcomes.documents import NedaWindowDocument, ProgressionEvent, StatusDocuments
 from outcomes.events import computed_events, stored_events
 from outcomes.models import PatientStatus
@@ -31,6 +39,7 @@ from patients import search
 from patients.actions import Actor, mark_entered_in_error, record_read, save_record
 from patients.models import ClinicalRecord, Patient, Site, TherapyCourse
 from patients.policy import Action, can
+from patients.reads import record_reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +60,18 @@ RECORD_KINDS: dict[str, RecordKind] = {
     "therapy": RecordKind(
         TherapyCourse, forms.TherapyStartForm, forms.TherapyEditForm, "therapy course"
     ),
+    "jcv": RecordKind(
+        LabResult, safety_forms.JcvResultForm, safety_forms.LabResultForm, "JCV antibody result"
+    ),
+    "lab": RecordKind(
+        LabResult, safety_forms.LabResultForm, safety_forms.LabResultForm, "lab result"
+    ),
+    "adverse-event": RecordKind(
+        AdverseEvent, safety_forms.AdverseEventForm, safety_forms.AdverseEventForm, "adverse event"
+    ),
+    "pregnancy": RecordKind(
+        Pregnancy, safety_forms.PregnancyForm, safety_forms.PregnancyForm, "pregnancy"
+    ),
 }
 NEW_TITLES = {
     "visit": "New visit",
@@ -58,6 +79,10 @@ NEW_TITLES = {
     "mri": "New MRI result",
     "nfl": "New NfL result",
     "therapy": "Start a therapy",
+    "jcv": "New JCV antibody result",
+    "lab": "New lab result",
+    "adverse-event": "New adverse event",
+    "pregnancy": "New pregnancy",
 }
 
 
@@ -79,6 +104,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     if query:
         patients = patients.filter(search.matching(query))
     page = Paginator(patients, 50).get_page(request.GET.get("page"))
+    record_reads(page.object_list, actor=Actor.of(request.user), what="patients", query=request.GET)
     return render(request, "clinic/patient_list.html", {"page": page, "query": query})
 
 

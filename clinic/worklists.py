@@ -21,11 +21,13 @@ from django.views.decorators.http import require_POST
 
 from alerts.actions import acknowledge_alert, mark_decidable, resolve_alert
 from alerts.models import SEVERITY_ORDER, Alert, AlertState, Rule, Severity
+from clinic.safety_worklist import annotate_safety
 from clinic.views import patients_for
 from outcomes.models import NedaState
 from patients import search
 from patients.actions import Actor
 from patients.models import Site, Therapy
+from patients.reads import record_reads
 
 OPEN = ~Q(alerts__state=AlertState.RESOLVED)
 
@@ -204,6 +206,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         status = getattr(patient, "status", None)
         dues = [d for d in (status.mri_due, status.edss_due) if d] if status else []
         patient.next_due = min(dues, default=None)
+    annotate_safety(page.object_list)
+    actor = Actor.of(request.user)
+    record_reads(page.object_list, actor=actor, what="dashboard", query=request.GET)
     query = request.GET.copy()
     query.pop("page", None)
     by_sort = request.GET.copy()
@@ -271,6 +276,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     ).in_bulk(list(page.object_list))
     page.object_list = [rows[pk] for pk in page.object_list]
     mark_decidable(request.user, page.object_list)
+    record_reads(page.object_list, actor=Actor.of(request.user), what="inbox", query=request.GET)
     # A patient's alerts together, the patients in the order of their most severe alert.
     groups: dict[int, dict[str, Any]] = {}
     for alert in page.object_list:

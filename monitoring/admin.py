@@ -1,6 +1,20 @@
-from django.contrib import admin
+from typing import Any
 
-from monitoring.models import JcvTest, MriScan, NflSample, Relapse, Visit
+from django.contrib import admin
+from django.http import HttpRequest
+
+from monitoring.models import (
+    AdverseEvent,
+    Analyte,
+    LabResult,
+    MonitoringItem,
+    MriScan,
+    NflSample,
+    Pregnancy,
+    Relapse,
+    Visit,
+)
+from patients.actions import Actor, save_record
 from patients.admin import ClinicalRecordAdmin
 
 
@@ -25,6 +39,46 @@ class NflSampleAdmin(ClinicalRecordAdmin):
     list_display = ["patient", "date", "matrix", "value", "assay", "lab", "in_error"]
 
 
-@admin.register(JcvTest)
-class JcvTestAdmin(ClinicalRecordAdmin):
-    list_display = ["patient", "date", "result", "index", "in_error"]
+class CatalogueAdmin(admin.ModelAdmin):
+    """Catalogue rows hold no patient data: every admin sees them; saves are audited."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        save_record(obj, actor=Actor.of(request.user))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # results and protocol history point at them
+
+
+@admin.register(Analyte)
+class AnalyteAdmin(CatalogueAdmin):
+    list_display = ["name", "code", "loinc", "unit", "qualitative"]
+
+
+@admin.register(MonitoringItem)
+class MonitoringItemAdmin(CatalogueAdmin):
+    list_display = ["code", "label", "analyte", "phase", "every_months", "every_weeks", "source"]
+    list_filter = ["phase"]
+
+
+@admin.register(LabResult)
+class LabResultAdmin(ClinicalRecordAdmin):
+    list_display = ["patient", "date", "analyte", "value", "unit", "text", "lab", "in_error"]
+    list_filter = ["analyte"]
+
+
+@admin.register(AdverseEvent)
+class AdverseEventAdmin(ClinicalRecordAdmin):
+    list_display = [
+        "patient",
+        "date",
+        "term",
+        "serious",
+        "suspected_therapy",
+        "outcome",
+        "in_error",
+    ]
+
+
+@admin.register(Pregnancy)
+class PregnancyAdmin(ClinicalRecordAdmin):
+    list_display = ["patient", "start", "due_date", "end", "outcome", "therapy_action", "in_error"]

@@ -1,4 +1,5 @@
-"""Visits (EDSS and functional tests), relapses, MRI scans and NfL samples.
+"""Visits (EDSS and functional tests), relapses, MRI scans and NfL samples (lab results,
+adverse events and pregnancies in `monitoring.safety_records`).
 
 Decimal columns keep one more decimal place than the clinic records so that a wrong value
 (EDSS 3.25) reaches the CHECK constraint as typed instead of being rounded into a valid one.
@@ -355,38 +356,11 @@ class NflSample(ClinicalRecord):
             errors.check(measures.nfl_z_score, self.z_score)
 
 
-class JcvResult(models.TextChoices):
-    NEGATIVE = "negative", "Negative"
-    POSITIVE = "positive", "Positive"
-    INDETERMINATE = "indeterminate", "Indeterminate"
-
-
-class JcvTest(ClinicalRecord):
-    """Anti-JCV antibody serology: the PML-risk test due every 6 months on natalizumab [§7]."""
-
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="jcv_tests")
-    date = models.DateField()
-    result = models.CharField(max_length=16, choices=JcvResult.choices)
-    index = models.DecimalField(
-        "antibody index", max_digits=5, decimal_places=2, null=True, blank=True
-    )
-
-    class Meta(ClinicalRecord.Meta):
-        verbose_name = "JCV antibody test"
-        ordering = ["patient", "date"]
-        constraints = [
-            *record_constraints("jcvtest"),
-            models.CheckConstraint(
-                condition=Q(result__in=JcvResult.values), name="jcvtest_result_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(index__isnull=True) | Q(index__gte=0), name="jcvtest_index_not_negative"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"JCV {self.date}: {self.result}"
-
-    def clean_values(self, errors: ErrorCollector) -> None:
-        if self.index is not None and self.index < 0:
-            errors.add("index", "the antibody index cannot be negative")
+# The safety records live in their own module; imported here so that Django finds them.
+from monitoring.safety_records import (  # noqa: E402, F401
+    AdverseEvent,
+    Analyte,
+    LabResult,
+    MonitoringItem,
+    Pregnancy,
+)

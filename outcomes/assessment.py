@@ -28,10 +28,16 @@ from monitoring.clinical.neda import NedaStatus, NedaWindow, neda_status
 from monitoring.clinical.nfl import NflStatus, assess_nfl
 from monitoring.clinical.progression import Compiled, Event, assess
 from monitoring.clinical.rebaseline import add_months, rebaseline_date
+from monitoring.clinical.safety import JCV_INDEX, Course, Protocol, SafetyStatus, assess_safety
 from monitoring.clinical.scores import FirstYearScores, first_year_scores
 from outcomes.records import CourseRecord, Dated, PatientRecords, ScanRecord
 
-NATALIZUMAB = "natalizumab"
+NO_PROTOCOL = Protocol(())
+
+# Therapy codes counted as prior immunosuppressants in the natalizumab PML risk [§7.1].
+IMMUNOSUPPRESSANTS = frozenset(
+    {"mitoxantrone", "azathioprine", "cyclophosphamide", "methotrexate", "mycophenolate"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +50,6 @@ class Config:
     compiled: Compiled
     mri_overdue_months: int
     edss_overdue_months: int
-    jcv_overdue_months: int
     lookback_months: int
     magnims_alert_points: int
     rio_alert_points: int
@@ -56,7 +61,6 @@ def config() -> Config:
         tuple(sorted(settings.ALERT_PROGRESSION_SETTINGS.items())),
         settings.ALERT_MRI_OVERDUE_MONTHS,
         settings.ALERT_EDSS_OVERDUE_MONTHS,
-        settings.ALERT_JCV_OVERDUE_MONTHS,
         settings.ALERT_LOOKBACK_MONTHS,
         settings.ALERT_MAGNIMS_POINTS,
         settings.ALERT_RIO_POINTS,
@@ -69,7 +73,6 @@ def _config(
     progression: tuple[tuple[str, Any], ...],
     mri: int,
     edss: int,
-    jcv: int,
     lookback: int,
     magnims: int,
     rio: int,
@@ -86,7 +89,6 @@ def _config(
         Compiled(chosen),
         mri,
         edss,
-        jcv,
         lookback,
         magnims,
         rio,
@@ -104,8 +106,6 @@ def _code_fingerprint() -> bytes:
     for path in [*engine_sources, here / "assessment.py", here / "documents.py"]:
         h.update(path.read_bytes())
     return h.digest()
-
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +130,7 @@ class Assessment:
     jcv_due: dt.date | None
     closed_years_key: str  # what the closed calendar years were computed from
     closed_years_kept: bool  # left out: the stored ones were computed from the same
+    safety: SafetyStatus  # therapy safety monitoring [§7.1]
 
     @property
     def treatment_window(self) -> NedaWindow:
@@ -182,10 +183,16 @@ def closed_years_key(records: PatientRecords, *, as_of: dt.date, config: Config)
 
 
 def assess_patient(
-    records: PatientRecords, *, as_of: dt.date, config: Config, stored_closed_years_key: str = ""
+    records: PatientRecords,
+    *,
+    as_of: dt.date,
+    config: Config,
+    stored_closed_years_key: str = "",
+    protocol: Protocol = NO_PROTOCOL,
 ) -> Assessment:
     """The engine's results on `as_of`. The calendar years before `as_of`'s year are left
-    out when `stored_closed_years_key` says the stored ones were computed from the same."""
+    out when `stored_closed_years_key` says the stored ones were computed from the same.
+    Safety monitoring follows `protocol` (the catalogue, read once per batch)."""
     d = config.definition
     relapse_days = [r.onset for r in records.relapses]
     events = assess(records.visits, relapse_days, d, config.compiled)
@@ -208,9 +215,15 @@ def assess_patient(
     last_jcv = max(records.jcv, key=lambda j: j.date, default=None)
     key = closed_years_key(records, as_of=as_of, config=config)
     kept = key == stored_closed_years_key
-    jcv_due = None
-    if course is not None and course.code == NATALIZUMAB:
-        jcv_due = add_months(last_jcv.date, config.jcv_overdue_months) if last_jcv else course.start
+    safety = assess_safety(
+        [Course(c.code, c.therapy_class, c.start, c.end) for c in records.courses],
+        records.labs,
+        protocol,
+        as_of=as_of,
+        sex=records.sex,
+        immunosuppressants=IMMUNOSUPPRESSANTS,
+    )
+    jcv_due = min((d.due for d in safety.due if d.item.analyte == JCV_INDEX), default=None)
     return Assessment(
         records=records,
         as_of=as_of,
@@ -247,4 +260,5 @@ def assess_patient(
         jcv_due=jcv_due,
         closed_years_key=key,
         closed_years_kept=kept,
+        safety=safety,
     )

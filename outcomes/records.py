@@ -17,7 +17,8 @@ from django.db.models import Model, Q
 
 from monitoring.clinical import records as engine
 from monitoring.clinical.progression import Visit as EngineVisit
-from monitoring.models import JcvTest, MriScan, NflSample, Relapse, Visit
+from monitoring.clinical.safety import JCV_INDEX, Lab
+from monitoring.models import Analyte, LabResult, MriScan, NflSample, Relapse, Visit
 from mstrack.db import fetch_rows
 from patients.models import Patient, TherapyCourse
 
@@ -68,12 +69,14 @@ class PatientRecords:
     scans: list[ScanRecord] = field(default_factory=list)
     nfl: list[NflRecord] = field(default_factory=list)
     jcv: list[Dated] = field(default_factory=list)
+    sex: str = ""
+    labs: list[Lab] = field(default_factory=list)  # safety labs, each with its public id
 
 
 
 
 def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, PatientRecords]:
-    """The records of these patients, in seven queries whatever their number.
+    """The records of these patients, in eight queries whatever their number.
 
     With `lock` (inside a transaction) the patient rows are locked first, in id order, so
     that evaluations of one patient run one after the other and each reads data committed
@@ -83,8 +86,8 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
     if lock:
         patients = patients.select_for_update(no_key=True)
     out = {
-        pk: PatientRecords(patient_id=pk, site_id=site_id, birth_date=birth)
-        for pk, site_id, birth in patients.values_list("pk", "site_id", "birth_date")
+        pk: PatientRecords(patient_id=pk, site_id=site_id, birth_date=birth, sex=sex)
+        for pk, site_id, birth, sex in patients.values_list("pk", "site_id", "birth_date", "sex")
     }
     of_these = of_patients(list(out))
     courses = _rows(
@@ -142,10 +145,29 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
             out[patient_id].nfl.append(
                 NflRecord(day, matrix, value, assay, upper, z, str(public_id))
             )
-    tests = _rows(JcvTest, of_these, "date", "public_id", "date")
-    for patient_id, public_id, day in tests:
-        if patient_id in out:
-            out[patient_id].jcv.append(Dated(day, str(public_id)))
+    analytes = analyte_codes()
+    labs = _rows(
+        LabResult,
+        of_these,
+        "date",
+        "public_id",
+        "analyte_id",
+        "date",
+        "value",
+        "lower_limit",
+        "upper_limit",
+        "text",
+    )
+    for patient_id, public_id, analyte_id, day, value, lower, upper, text in labs:
+        records = out.get(patient_id)
+        if records is None:
+            continue
+        code = analytes[analyte_id]
+        records.labs.append(
+            Lab(code, day, _float(value), _float(lower), _float(upper), text, str(public_id))
+        )
+        if code == JCV_INDEX:
+            records.jcv.append(Dated(day, str(public_id)))
     return out
 
 
@@ -159,6 +181,15 @@ def _rows(model: type[Model], of_these: Q, day: str, *fields: str) -> Iterable[t
         .order_by("patient_id", day, "pk")
         .values_list("patient_id", *fields)
     )
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def analyte_codes() -> dict[int, str]:
+    """Analyte codes by id: a catalogue of a few dozen rows, read once per load."""
+    return dict(Analyte.objects.values_list("pk", "code"))
 
 
 def of_patients(ids: Collection[int]) -> Q:

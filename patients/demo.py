@@ -17,6 +17,8 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from patients.demo_labs import demo_labs
+
 PLATFORM = [
     "interferon-beta",
     "glatiramer-acetate",
@@ -87,6 +89,7 @@ class DemoPatient:
     courses: list[dict] = field(default_factory=list)
     scans: list[dict] = field(default_factory=list)
     nfl: list[dict] = field(default_factory=list)
+    labs: list[dict] = field(default_factory=list)
 
 
 def edss_step(level: float) -> float:
@@ -278,6 +281,7 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
             }
         )
         nfl_day = _add_days(nfl_day, rng.choice([182, 365, 365]))
+    patient.labs = demo_labs(rng, patient.courses, patient.sex, birth, end)
     return patient
 
 

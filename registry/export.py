@@ -31,7 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 
 from monitoring.clinical.definitions import definition
-from monitoring.models import JcvTest, MriScan, NflSample, Relapse, Visit
+from monitoring.models import LabResult, MriScan, NflSample, Relapse, Visit
 from outcomes.documents import NedaWindowDocument, StatusDocuments
 from outcomes.events import computed_events
 from outcomes.models import PatientStatus
@@ -202,14 +202,18 @@ TABLES: dict[str, tuple[str, list[Variable]]] = {
             _v("z_score", pa.float64(), "Age- and BMI-adjusted Z score, as reported"),
         ],
     ),
-    "jcv_tests": (
-        "One row per anti-JCV antibody test",
+    "lab_results": (
+        "One row per laboratory result (safety monitoring, the anti-JCV antibody test included)",
         [
             PSEUDONYM,
             RECORD,
-            _v("date", pa.date32(), "Test day"),
-            _v("result", pa.string(), "negative, positive, indeterminate"),
-            _v("index", pa.float64(), "Antibody index"),
+            _v("date", pa.date32(), "Sample day"),
+            _v("analyte", pa.string(), "Analyte code of the catalogue (LOINC where one exists)"),
+            _v("value", pa.float64(), "Value in the catalogue's unit"),
+            _v("unit", pa.string(), "The catalogue's unit"),
+            _v("result", pa.string(), "Qualitative result: negative, positive, ..."),
+            _v("lower_limit", pa.float64(), "The lab's lower reference limit"),
+            _v("upper_limit", pa.float64(), "The lab's upper reference limit"),
         ],
     ),
     "cdw_events": (
@@ -421,10 +425,20 @@ class Export:
                     "z_score": _num(n.z_score),
                 },
             )
-        for j in JcvTest.objects.filter(patient__in=ids).order_by("patient", "date"):
+        labs = LabResult.objects.filter(patient__in=ids).select_related("analyte")
+        for lab in labs.order_by("patient", "date"):
             writer.add(
-                "jcv_tests",
-                {**record(j), "date": j.date, "result": j.result, "index": _num(j.index)},
+                "lab_results",
+                {
+                    **record(lab),
+                    "date": lab.date,
+                    "analyte": lab.analyte.code,
+                    "value": _num(lab.value),
+                    "unit": lab.unit,
+                    "result": lab.text,
+                    "lower_limit": _num(lab.lower_limit),
+                    "upper_limit": _num(lab.upper_limit),
+                },
             )
         self._events(writer, names, _by_patient(visits), _by_patient(relapses))
         for status in PatientStatus.objects.filter(patient__in=ids).order_by("patient"):

@@ -23,7 +23,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 
-from monitoring.models import JcvTest, MriScan, NflSample, Relapse, Visit
+from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.actions import (
     Actor,
     RecordErrors,
@@ -101,7 +101,6 @@ KINDS: dict[str, Kind] = {
             NflSample,
             ("date", "matrix", "value", "assay", "lab", "lab_upper_limit", "z_score"),
         ),
-        Kind("jcv-tests", JcvTest, ("date", "result", "index")),
     )
 }
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from monitoring.models import MriScan, NflSample, Relapse, Visit
+from monitoring.models import Analyte, LabResult, MriScan, NflSample, Relapse, Visit
 from patients.models import Membership, Patient, Role, Site, Therapy, TherapyCourse
 
 _numbers = itertools.count(1)
@@ -99,3 +99,8 @@ def signs_in(client: Any, username: str, password: str, address: str = "127.0.0.
         "/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=address
     )
     return "_auth_user_id" in client.session
+
+
+def lab_result(patient: Patient, analyte: str = "lymphocytes", **fields: Any) -> LabResult:
+    fields.setdefault("date", dt.date(2024, 1, 10))
+    return LabResult(patient=patient, analyte=Analyte.objects.get(code=analyte), **fields)

@@ -110,3 +110,27 @@ def test_therapy_catalogue_change_is_audited_and_reevaluates_its_patients(
     # An induction therapy re-baselines 24 months after its start, not 6.
     assert PatientStatus.objects.get(patient=treated).rebaseline_date == dt.date(2026, 1, 10)
     assert PatientStatus.objects.get(patient=untreated).computed_at == untreated_computed
+
+
+def test_admin_edits_a_monitoring_item_audited(client, superuser):
+    from monitoring.models import MonitoringItem
+
+    item = MonitoringItem.objects.get(code="natalizumab-jcv")
+    client.force_login(superuser)
+    url = f"/admin/monitoring/monitoringitem/{item.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: "" if value is None else value
+        for name, value in ((n, form[n].value()) for n in form.fields)
+    }
+    data |= {"therapies": '["natalizumab"]', "points_months": "[]", "every_months": "4"}
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content
+    item.refresh_from_db()
+    assert item.every_months == 4
+    event = AuditEvent.objects.get(model="monitoring.monitoringitem")
+    assert (event.action, event.before["every_months"], event.after["every_months"]) == (
+        "update",
+        6,
+        4,
+    )

@@ -169,3 +169,15 @@ def test_dashboard_shows_the_latest_worsening_of_the_course(neuro_client, patien
     ]
     row = neuro_client.get("/dashboard/").content.decode()
     assert "2024-03-01" in row and "2020-03-01" not in row
+
+
+def test_dashboard_safety_column_counts_unresolved_safety_alerts(neuro_client, site_a):
+    patient = f.make_patient(site_a)
+    _status(patient)
+    _alert(patient, "medium", "safety_test_overdue", key="a")
+    _alert(patient, "medium", "jcv_overdue", key="b")
+    _alert(patient, "high", "lab_out_of_range", key="c")
+    _alert(patient, "high", "lab_out_of_range", key="d", state="resolved")
+    page = neuro_client.get("/dashboard/").content.decode()
+    cell = page.split('<td class="safety">')[1].split("</td>")[0]
+    assert "1 out of range" in cell and "2 overdue" in cell

@@ -8,13 +8,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from monitoring.models import MriScan, NflSample, Relapse, Visit
+from monitoring.models import LabResult, MriScan, NflSample, Relapse, Visit
 from patients.demo import INDUCTION, PLATFORM, demo_patient, edss_step
 from patients.models import AuditEvent, Membership, Patient, TherapyCourse
 from tests.factories import signs_in
 
 pytestmark = pytest.mark.django_db
-MODELS = [Visit, Relapse, MriScan, NflSample, TherapyCourse]
+MODELS = [Visit, Relapse, MriScan, NflSample, TherapyCourse, LabResult]
 
 
 def seed(**options) -> str:

@@ -67,3 +67,24 @@ def test_the_admin_change_view_is_audited(client, patient):
     assert client.get(f"/admin/patients/patient/{patient.pk}/change/").status_code == 200
     (row,) = _reads()
     assert row.patient == patient and row.actor == root
+
+
+def test_record_lists_and_the_pages_write_one_row_each(client, neurologist_a, cohort):
+    api = signed_in(neurologist_a)
+    before = len(_reads())
+    assert api.get("/api/v1/visits/").json()["count"] == 3
+    assert api.get(f"/api/v1/patients/{cohort[0].public_id}/").status_code == 200
+    client.force_login(neurologist_a)
+    for url in ("/dashboard/", "/alerts/", "/patients/"):
+        assert client.get(url).status_code == 200, url
+    rows = _reads()[before:]
+    assert [r.model for r in rows] == [
+        "/api/v1/visits/",
+        f"/api/v1/patients/{cohort[0].public_id}/",
+        "dashboard",
+        "inbox",
+        "patients",
+    ]
+    assert sorted(rows[0].after["patients"]) == sorted(p.pk for p in cohort)
+    assert rows[1].patient == cohort[0]
+    assert sorted(rows[2].after["patients"]) == sorted(p.pk for p in cohort)

@@ -113,7 +113,6 @@ PBVC_NOISE_MULTIPLIER = 2.0
 # --- Monitoring intervals [§7, alerts] ---------------------------------------------------
 MRI_OVERDUE_MONTHS = 12
 EDSS_OVERDUE_MONTHS = 6
-JCV_OVERDUE_MONTHS = 6  # natalizumab JCV serology
 
 # --- Alerts [§3, §4] -------------------------------------------------------------------
 MAGNIMS_ALERT_POINTS = 1  # Sormani 2016: MAGNIMS >= 1 in the first year (27 % 3-year failure)

@@ -9,11 +9,10 @@ from decimal import Decimal
 import pytest
 
 from alerts.models import AlertState, Rule, Severity
-from monitoring.models import JcvTest
 from outcomes.models import PatientStatus
 from patients.actions import mark_entered_in_error
 from tests.alerts.conftest import SYSTEM, add, alerts, course, run
-from tests.factories import mri_scan, nfl_sample, relapse, visit
+from tests.factories import lab_result, mri_scan, nfl_sample, relapse, visit
 
 pytestmark = pytest.mark.django_db
 
@@ -290,11 +289,11 @@ def test_edss_overdue_after_six_months(today, patient):
 
 def test_jcv_due_every_six_months_on_natalizumab(today, patient):
     course(patient, "natalizumab", start=D(2024, 1, 10))
-    add(JcvTest(patient=patient, date=D(2024, 10, 1), result="negative"))
+    add(lab_result(patient, "jcv-index", date=D(2024, 10, 1), text="negative"))
     run(patient)
     [alert] = alerts(patient, Rule.JCV_OVERDUE)
     assert alert.severity == Severity.MEDIUM
-    add(JcvTest(patient=patient, date=D(2025, 5, 2), result="positive", index=Decimal("0.9")))
+    add(lab_result(patient, "jcv-index", date=D(2025, 5, 2), text="positive", value=Decimal("0.9")))
     run(patient)
     assert alerts(patient, Rule.JCV_OVERDUE) == []
     assert PatientStatus.objects.get(patient=patient).jcv_due == D(2025, 11, 2)

@@ -14,12 +14,11 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from alerts.evaluation import evaluate
-from monitoring.models import JcvTest
 from patients.actions import Actor, mark_entered_in_error, save_record
 from patients.models import AuditEvent, Consent, Therapy, TherapyCourse
 from registry.export import TABLES, pseudonym, pseudonym_key
 from registry.models import ResearchExport
-from tests.factories import make_patient, make_user, nfl_sample, relapse, visit
+from tests.factories import lab_result, make_patient, make_user, nfl_sample, relapse, visit
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +65,12 @@ def cohort(site_a):
         save_record(visit(kept, date=day, edss=Decimal(edss)), actor=actor)
     save_record(relapse(kept, onset=dt.date(2018, 11, 2)), actor=actor)
     save_record(nfl_sample(kept, lab=LAB), actor=actor)
-    save_record(JcvTest(patient=kept, date=dt.date(2022, 3, 1), result="negative"), actor=actor)
+    save_record(
+        lab_result(
+            kept, "jcv-index", date=dt.date(2022, 3, 1), value=Decimal("0.2"), text="negative"
+        ),
+        actor=actor,
+    )
     wrong = save_record(visit(kept, date=dt.date(2021, 6, 1), edss=Decimal("7.0")), actor=actor)
     mark_entered_in_error(wrong, actor=actor, reason=REASON)
     evaluate([kept.pk])
@@ -140,7 +144,7 @@ def test_no_name_mrn_exact_birth_date_or_free_text_in_any_exported_file(
     assert len(rows(archive, "visits")) == 5  # the entered-in-error one is left out
     assert rows(archive, "therapy_courses")[0]["therapy"] == "ocrelizumab"
     assert rows(archive, "relapses") and rows(archive, "nfl_samples")
-    assert rows(archive, "jcv_tests")[0]["result"] == "negative"
+    assert rows(archive, "lab_results")[0]["result"] == "negative"
     assert "lab" not in rows(archive, "nfl_samples")[0]
     events = rows(archive, "cdw_events")
     assert {e["definition"] for e in events} == {"muller2023", "kappos2020"}

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from monitoring.models import JcvTest, MriScan, NflSample, Relapse, Visit
+from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.models import AuditEvent, Patient, TherapyCourse
 from registry.imports import KINDS
 
@@ -26,7 +26,6 @@ ORDER = [
     "relapses",
     "mri-scans",
     "nfl-samples",
-    "jcv-tests",
 ]
 
 
@@ -57,7 +56,6 @@ def counts() -> dict[str, int]:
             Relapse,
             MriScan,
             NflSample,
-            JcvTest,
             AuditEvent,
         )
     }
@@ -82,10 +80,9 @@ def test_every_kind_has_a_documented_template_that_imports(site_a):
     assert Relapse.objects.get(source_id="R0001").steroids is True
     assert MriScan.objects.get(source_id="M0001").pbvc == Decimal("-0.30")
     assert NflSample.objects.get(source_id="N0001").value == Decimal("8.4")
-    assert JcvTest.objects.get(source_id="J0001").result == "positive"
     # Every record audited, as created by the import.
     created = AuditEvent.objects.filter(actor_label="manage.py import", action="create")
-    assert created.count() == 2 + 3 + 3 + 1 + 2 + 1 + 1
+    assert created.count() == 2 + 3 + 3 + 1 + 2 + 1
 
 
 def patients_file(tmp_path: Path, count: int) -> Path:

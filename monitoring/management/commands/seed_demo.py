@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from monitoring.models import MriScan, NflSample, Relapse, Visit
+from monitoring.models import Analyte, LabResult, MriScan, NflSample, Relapse, Visit
 from mstrack.db import load_rows
 from patients.demo import demo_patient
 from patients.models import (
@@ -56,6 +56,7 @@ class Command(BaseCommand):
             self.stdout.write(f"DEMO already has {existing} patients; nothing loaded.")
             return
         therapies = {therapy.code: therapy for therapy in Therapy.objects.all()}
+        self.analytes = dict(Analyte.objects.values_list("code", "pk"))
         rng = random.Random(options["seed"])
         today = timezone.localdate()
         started = time.perf_counter()
@@ -113,6 +114,7 @@ class Command(BaseCommand):
             MriScan: [],
             NflSample: [],
             TherapyCourse: [],
+            LabResult: [],
         }
         for patient, p in zip(patients, demo, strict=True):
             pid = {"patient_id": patient.pk}
@@ -142,6 +144,20 @@ class Command(BaseCommand):
                 }
                 for c in p.courses
             ]
+            records[LabResult] += [
+                {
+                    **pid,
+                    "analyte_id": self.analytes[lab["analyte"]],
+                    "date": lab["date"],
+                    "value": _decimal(lab["value"]),
+                    "unit": lab["unit"],
+                    "text": lab["text"],
+                    "lower_limit": _decimal(lab["lower_limit"]),
+                    "upper_limit": _decimal(lab["upper_limit"]),
+                    "lab": lab["lab"],
+                }
+                for lab in p.labs
+            ]
         load_rows(
             AuditEvent,
             [
@@ -169,3 +185,7 @@ def _latest_visit(visits: list[dict[str, Any]]) -> dict[str, Any]:
         return {}
     latest = max(visits, key=lambda v: v["date"])
     return {"last_visit": latest["date"], "last_edss": Decimal(str(latest["edss"]))}
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))

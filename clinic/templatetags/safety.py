@@ -1,0 +1,92 @@
+"""The patient page's safety card, as one include the page places where it likes:
+`{% load safety %}{% safety_card patient %}`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from monitoring.clinical.safety import JCV_INDEX, Course, assess_safety
+from monitoring.models import LabResult
+from monitoring.safety_records import protocol
+from outcomes.assessment import IMMUNOSUPPRESSANTS
+from outcomes.records import load
+from patients.models import Patient
+
+register = template.Library()
+
+
+def _number(value: Decimal | None) -> str:
+    """1200.0000 as 1200, 0.8500 as 0.85: as entered, without the column's padding."""
+    return "" if value is None else f"{value.normalize():f}"
+
+
+ABNORMAL_TEXT = {"positive", "abnormal", "trace"}
+
+
+@register.inclusion_tag("clinic/_safety.html")
+def safety_card(patient: Patient) -> dict[str, Any]:
+    """Labs (NfL beside them) newest first with out-of-range values marked, and what the
+    monitoring protocols say is due: the engine's answer for today, for this one patient."""
+    today = timezone.localdate()
+    records = load([patient.pk])[patient.pk]
+    status = assess_safety(
+        [Course(c.code, c.therapy_class, c.start, c.end) for c in records.courses],
+        records.labs,
+        protocol(),
+        as_of=today,
+        sex=records.sex,
+        immunosuppressants=IMMUNOSUPPRESSANTS,
+    )
+    flagged = {o.lab.public_id: o.reason for o in status.out_of_range}
+    rows = []
+    for lab in LabResult.objects.filter(patient=patient).select_related("analyte"):
+        public_id = str(lab.public_id)
+        low, high, value = lab.lower_limit, lab.upper_limit, lab.value
+        outside = value is not None and (
+            (low is not None and value < low) or (high is not None and value > high)
+        )
+        abnormal = lab.analyte.code != JCV_INDEX and lab.text in ABNORMAL_TEXT
+        rows.append(
+            {
+                "date": lab.date,
+                "name": lab.analyte.name,
+                "loinc": lab.analyte.loinc,
+                "value": _number(value),
+                "unit": lab.unit if value is not None else "",
+                "text": lab.get_text_display() if lab.text else "",
+                "low": _number(low),
+                "high": _number(high),
+                "lab": lab.lab,
+                "out_of_range": outside or abnormal or public_id in flagged,
+                "reason": flagged.get(public_id, ""),
+            }
+        )
+    for sample in patient.nfl_samples.all():
+        high = sample.lab_upper_limit
+        rows.append(
+            {
+                "date": sample.date,
+                "name": f"NfL ({sample.get_matrix_display()})",
+                "loinc": "",
+                "value": _number(sample.value),
+                "unit": "pg/mL",
+                "text": "",
+                "low": "",
+                "high": _number(high),
+                "lab": sample.lab,
+                "out_of_range": high is not None and sample.value > high,
+                "reason": "",
+            }
+        )
+    rows.sort(key=lambda row: row["date"], reverse=True)
+    return {
+        "patient": patient,
+        "labs": rows,
+        "due": sorted(status.due, key=lambda d: d.due),
+        "pml": status.pml,
+        "cladribine": status.cladribine,
+    }
