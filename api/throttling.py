@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
 
 from api.auth import IntegrationUser
 
@@ -15,7 +16,7 @@ from api.auth import IntegrationUser
 class IntegrationRateThrottle(SimpleRateThrottle):
     scope = "integration"
 
-    def get_cache_key(self, request: Request, view: object) -> str | None:
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
         if not isinstance(request.user, IntegrationUser):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.user.token.prefix}
@@ -24,7 +25,7 @@ class IntegrationRateThrottle(SimpleRateThrottle):
 class ClinicianRateThrottle(UserRateThrottle):
     """Signed-in people (and anonymous callers, by address); tokens have their own bucket."""
 
-    def get_cache_key(self, request: Request, view: object) -> str | None:
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
         if isinstance(request.user, IntegrationUser):
             return None
         return super().get_cache_key(request, view)
