@@ -6,11 +6,16 @@ several worker processes each keeps its own bucket.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
-from rest_framework.views import APIView
 
 from api.auth import IntegrationUser
+
+if TYPE_CHECKING:
+    # Not at run time: DRF reads the throttles while rest_framework.views is being imported.
+    from rest_framework.views import APIView
 
 
 class IntegrationRateThrottle(SimpleRateThrottle):
