@@ -61,6 +61,7 @@ migrations-check: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	SECRET_KEY=mypy-only $(VENV)/bin/mypy
 
 # Benchmarks run with DEBUG off (DEBUG keeps every query in memory); the key is throw-away.
 BENCH_ENV := SECRET_KEY=$${SECRET_KEY:-benchmark-only-secret-key-never-for-deployment-0123456789}

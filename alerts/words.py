@@ -9,7 +9,7 @@ from alerts.models import AlertState, Rule, Severity
 from outcomes.documents import NedaWindowDocument
 from outcomes.models import NedaState
 
-NEDA = {
+NEDA: dict[str, str] = {
     NedaState.MET: "no evidence of disease activity",
     NedaState.NOT_MET: "disease activity",
     NedaState.UNKNOWN: "not known",
@@ -44,7 +44,7 @@ CHANGES = {
 }
 
 SEVERITY = dict(Severity.choices)
-ALERT_STATE = {
+ALERT_STATE: dict[str, str] = {
     AlertState.OPEN: "not yet seen",
     AlertState.ACKNOWLEDGED: "seen",
     AlertState.RESOLVED: "dealt with",

@@ -27,7 +27,7 @@ from api.auth import IntegrationUser
 from api.models import BulkExport, BulkExportStatus
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.actions import Actor
-from patients.models import Patient, Site, TherapyCourse
+from patients.models import ClinicalRecord, Patient, Site, TherapyCourse
 from patients.reads import record_reads
 
 TYPES = ("Patient", "Condition", "Observation", "MedicationStatement", "Flag")
@@ -81,7 +81,7 @@ def _changed(export: BulkExport, field: str = "updated_at") -> Q:
     return Q(**{f"{field}__gte": export.since}) if export.since else Q()
 
 
-def _records(export: BulkExport, model: type, *related: str) -> Iterator[Any]:
+def _records(export: BulkExport, model: type[ClinicalRecord], *related: str) -> Iterator[Any]:
     rows = (
         model.objects.filter(patient__in=patients_in_scope(export))
         .filter(_changed(export))

@@ -42,7 +42,7 @@ from patients.actions import (
     update_record,
     upsert_record,
 )
-from patients.models import ClinicalRecord, Patient, Site, Therapy, TherapyCourse
+from patients.models import ClinicalRecord, Patient, Site, Therapy, TherapyCourse, Validated
 
 SUPPORTED = ("Patient", "Observation", "Condition", "MedicationStatement")
 
@@ -125,8 +125,10 @@ def _issue(error: Any) -> Issue:
 def write(bundle: Bundle, *, user: Any, actor: Actor) -> dict[int, Written]:
     """Save every entry in one transaction; on any problem save nothing (BundleRefused)."""
     source = (bundle.meta.source if bundle.meta and bundle.meta.source else None) or c.SOURCE
+    assert bundle.entry is not None  # parse() refuses a bundle without entries
     ctx = Context(user=user, actor=actor, source_system=source, entries=list(bundle.entry))
-    entries = list(enumerate(bundle.entry))
+    # Every entry has a resource of a supported type (parse()), read by its resourceType.
+    entries: list[tuple[int, Any]] = list(enumerate(bundle.entry))
     # Each patient the bundle touches is evaluated once, after the commit.
     with transaction.atomic(), one_evaluation_per_patient():
         diagnoses = _diagnoses(entries)
@@ -249,7 +251,7 @@ def _key(
 def _save(
     ctx: Context,
     index: int,
-    model: type[models.Model],
+    model: type[Validated],
     values: dict[str, Any],
     fields: dict[str, str],
     *,

@@ -103,7 +103,7 @@ def pregnancy_resource(pregnancy: Pregnancy) -> dict[str, Any]:
         "onsetDateTime": pregnancy.start.isoformat(),
         "note": [{"text": "; ".join(note)}],
     }
-    if not ongoing:
+    if pregnancy.end is not None:
         resource["abatementDateTime"] = pregnancy.end.isoformat()
     return resource
 

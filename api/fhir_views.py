@@ -135,6 +135,7 @@ class TransactionView(FhirView):
             )
         now = timezone.now().isoformat()
         entries = []
+        assert bundle.entry is not None  # parse() refuses a bundle without entries
         for index in range(len(bundle.entry)):
             w = written[index]
             entries.append(

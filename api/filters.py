@@ -3,6 +3,7 @@ for patients."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import django_filters
@@ -18,7 +19,7 @@ class StrictOrderingFilter(OrderingFilter):
     fields, not silently the default order."""
 
     def remove_invalid_fields(
-        self, queryset: Any, fields: list[str], view: Any, request: Any
+        self, queryset: Any, fields: Iterable[str], view: Any, request: Any
     ) -> list[str]:
         valid = super().remove_invalid_fields(queryset, fields, view, request)
         unknown = [term for term in fields if term and term not in valid]

@@ -37,7 +37,7 @@ class OutcomeTableSerializer(serializers.Serializer):
 
 class OutcomeCurveSerializer(serializers.Serializer):
     endpoint = serializers.ChoiceField(choices=list(ENDPOINTS))
-    label = serializers.CharField()
+    # label: see get_fields
     therapy = serializers.CharField()
     courses = serializers.IntegerField(help_text="Courses the curve rests on (at least 10)")
     events = serializers.IntegerField()
@@ -49,6 +49,13 @@ class OutcomeCurveSerializer(serializers.Serializer):
         child=serializers.FloatField(allow_null=True), help_text="95 % band, %"
     )
     upper = serializers.ListField(child=serializers.FloatField(allow_null=True))
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Declared here, second: a class attribute named `label` would hide Field.label to
+        # type checkers (DRF's metaclass takes declared fields off the class).
+        fields = super().get_fields()
+        endpoint = fields.pop("endpoint")
+        return {"endpoint": endpoint, "label": serializers.CharField(), **fields}
 
 
 class OutcomeReportSerializer(serializers.Serializer):

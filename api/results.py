@@ -5,7 +5,7 @@ under a definition other than the stored one, which a clinician asks for explici
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django.core.exceptions import ValidationError as ModelValidationError
@@ -32,14 +32,19 @@ from monitoring.clinical.definitions import DEFAULT_PRESET, OUTCOMES, PRESETS, d
 from outcomes.events import computed_events, stored_events
 from outcomes.models import PatientStatus
 from patients.actions import field_errors
-from patients.models import Patient
+from patients.models import Patient, TherapyCourse
 from patients.policy import Action, can
 from patients.reads import record_reads
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 class PatientStatusSerializer(serializers.ModelSerializer):
-    patient = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
-    therapy_course = serializers.SlugRelatedField(
+    patient: serializers.SlugRelatedField[Patient] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True
+    )
+    therapy_course: serializers.SlugRelatedField[TherapyCourse] = serializers.SlugRelatedField(
         slug_field="public_id",
         read_only=True,
         allow_null=True,
@@ -151,6 +156,7 @@ class ProgressionEventsViewSet(viewsets.ViewSet):
             stored.get("outcome", "edss"),
         )
         if from_status:
+            assert status is not None  # from_status says so
             events = stored_events(status)
         else:
             if (name, outcome) != (DEFAULT_PRESET, "edss") and not can(
@@ -174,11 +180,13 @@ class ProgressionEventsViewSet(viewsets.ViewSet):
 
 class AlertSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    patient = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(
+    patient: serializers.SlugRelatedField[Patient] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True
+    )
+    acknowledged_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="Null until then"
     )
-    resolved_by = serializers.SlugRelatedField(
+    resolved_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
         allow_null=True,
@@ -255,7 +263,7 @@ class AlertViewSet(
         )
 
     def get_permissions(self) -> list[Any]:
-        permissions = super().get_permissions()
+        permissions = list(super().get_permissions())
         if self.action in ("acknowledge", "resolve"):
             permissions.append(Allowed(Action.DECIDE))
         return permissions

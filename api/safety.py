@@ -21,7 +21,9 @@ class AnalyteSerializer(serializers.ModelSerializer):
 
 
 class MonitoringItemSerializer(serializers.ModelSerializer):
-    analyte = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    analyte: serializers.SlugRelatedField[Analyte] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = MonitoringItem

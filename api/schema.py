@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import Direction
 
 
 class TokenScheme(OpenApiAuthenticationExtension):
@@ -82,7 +83,7 @@ class ApiSchema(AutoSchema):
         ignored, which a schema enum cannot say: clients choose with Accept instead."""
         return []
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         if not self.path.startswith("/api/"):
             return responses

@@ -19,7 +19,7 @@ from rest_framework import serializers
 from api.auth import actor_of
 from monitoring.models import MriScan, NflSample, Relapse, Visit
 from patients.actions import field_errors, save_record
-from patients.models import Patient, Site, Therapy, TherapyCourse
+from patients.models import Patient, Site, Therapy, TherapyCourse, Validated
 
 
 def record_errors(detail: Any) -> Any:
@@ -57,7 +57,7 @@ class PatientReference(serializers.RelatedField):
             self.fail("unknown", value=public_id)
         return patient
 
-    def to_representation(self, value: Patient) -> str:
+    def to_representation(self, value: Any) -> str:
         return str(value.public_id)
 
 
@@ -66,15 +66,16 @@ class AuditedModelSerializer(serializers.ModelSerializer):
 
     id = serializers.UUIDField(source="public_id", read_only=True)
 
-    def create(self, validated_data: dict[str, Any]) -> models.Model:
-        return self._save(self.Meta.model(**validated_data))
+    def create(self, validated_data: dict[str, Any]) -> Validated:
+        model: type[Validated] = self.Meta.model
+        return self._save(model(**validated_data))
 
-    def update(self, instance: models.Model, validated_data: dict[str, Any]) -> models.Model:
+    def update(self, instance: Validated, validated_data: dict[str, Any]) -> Validated:
         for name, value in validated_data.items():
             setattr(instance, name, value)
         return self._save(instance)
 
-    def _save(self, instance: models.Model) -> models.Model:
+    def _save(self, instance: Validated) -> Validated:
         try:
             return save_record(instance, actor=actor_of(self.context["request"]))
         except ModelValidationError as error:
@@ -206,4 +207,12 @@ class BulkResultSerializer(serializers.Serializer):
 
 class BulkErrorSerializer(serializers.Serializer):
     index = serializers.IntegerField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Declared here: a class attribute named `errors` would hide Serializer.errors to
+        # type checkers (DRF's metaclass takes declared fields off the class).
+        fields = super().get_fields()
+        fields["errors"] = serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField())
+        )
+        return fields

@@ -36,8 +36,10 @@ from patients.actions import (
     upsert_record,
     upsert_records,
 )
-from patients.models import ClinicalRecord, Patient, TherapyCourse
+from patients.models import ClinicalRecord, Consent, Patient, TherapyCourse
 
+# The models the API writes: each has a public_id, source identifiers and updated_at.
+Audited = Patient | ClinicalRecord | Consent
 UUID_PATTERN = "[0-9a-fA-F-]{36}"
 BULK_LIMIT = 1000
 
@@ -53,12 +55,12 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
-def etag_of(instance: models.Model) -> str:
+def etag_of(instance: Audited) -> str:
     """Changes with every save (`updated_at` is set on each one)."""
     return f'"{instance.updated_at:%Y%m%dT%H%M%S%f}"'
 
 
-def check_if_match(request: Request, instance: models.Model) -> None:
+def check_if_match(request: Request, instance: Audited) -> None:
     header = request.headers.get("If-Match")
     if header is None:
         return
@@ -67,7 +69,7 @@ def check_if_match(request: Request, instance: models.Model) -> None:
         raise PreconditionFailed()
 
 
-def with_etag(response: Response, instance: models.Model) -> Response:
+def with_etag(response: Response, instance: Audited) -> Response:
     response["ETag"] = etag_of(instance)
     return response
 
@@ -80,7 +82,7 @@ class AuditedViewSet(
     mixins.ListModelMixin,
     viewsets.GenericViewSet,
 ):
-    model: type[models.Model]
+    model: type[Audited]
     related: tuple[str, ...] = ()
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
@@ -92,9 +94,11 @@ class AuditedViewSet(
     upsert_key: tuple[str, ...] = SOURCE_KEY
 
     def get_queryset(self) -> models.QuerySet:
-        return self.model.objects.visible_to(self.request.user).select_related(*self.related)
+        # Every model's manager is built on SiteScopedQuerySet, which has visible_to.
+        model: Any = self.model
+        return model.objects.visible_to(self.request.user).select_related(*self.related)
 
-    def upsert(self, serializer: serializers.ModelSerializer) -> bool:
+    def upsert(self, serializer: serializers.BaseSerializer) -> bool:
         """Save a validated serializer through `upsert_record`. Returns True when created."""
         try:
             upserted = upsert_record(
@@ -119,6 +123,7 @@ class AuditedViewSet(
         response = Response(
             serializer.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+        assert serializer.instance is not None  # set by upsert
         return with_etag(response, serializer.instance)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -141,6 +146,7 @@ class AuditedViewSet(
                 raise Conflict(
                     "another record of this patient already has this source_system and source_id"
                 ) from None
+        assert serializer.instance is not None  # the instance updated
         return with_etag(Response(serializer.data), serializer.instance)
 
     @extend_schema(
@@ -203,7 +209,7 @@ class AuditedViewSet(
         return Response({"results": results}, status=status.HTTP_201_CREATED)
 
     def save_bulk(
-        self, parser: serializers.ModelSerializer, valid: list[tuple[int, dict[str, Any]]]
+        self, parser: serializers.BaseSerializer, valid: list[tuple[int, dict[str, Any]]]
     ) -> list[dict[str, Any]]:
         """Every well-formed record through `upsert_records`; refusals are raised together
         (RecordErrors, by request index)."""
@@ -235,7 +241,8 @@ class PatientViewSet(AuditedViewSet):
 
 
 class ClinicalRecordViewSet(AuditedViewSet):
-    related = ("patient",)
+    model: type[ClinicalRecord]
+    related: tuple[str, ...] = ("patient",)
 
     def bulk_context(self, records: list[Any]) -> dict[str, Any]:
         """Every patient the request names, looked up once, among those the caller can see."""
@@ -287,11 +294,13 @@ def record_viewset(
     filterset: type,
     ordering: list[str],
 ) -> type[ClinicalRecordViewSet]:
+    plural = record_model._meta.verbose_name_plural
+    assert plural is not None  # Django sets it from verbose_name when a model does not
     return type(
         f"{record_model.__name__}ViewSet",
         (ClinicalRecordViewSet,),
         {
-            "__doc__": f"{record_model._meta.verbose_name_plural.capitalize()} of the caller's "
+            "__doc__": f"{plural.capitalize()} of the caller's "
             "sites' patients.",
             "model": record_model,
             "serializer_class": serializer,

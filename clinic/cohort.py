@@ -171,7 +171,7 @@ def outcomes_csv(request: HttpRequest, table_id: str) -> HttpResponse:
     form, report = _report(request)
     if report is None:
         return HttpResponse(
-            "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
+            "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items()),
             status=400,
             content_type="text/plain",
         )

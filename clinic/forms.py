@@ -116,6 +116,8 @@ class PatientForm(forms.ModelForm):
         if self.instance.pk:
             del self.fields["site"]
         else:
-            self.fields["site"].queryset = sites
+            site = self.fields["site"]
+            assert isinstance(site, forms.ModelChoiceField)
+            site.queryset = sites
             if len(sites) == 1:
-                self.fields["site"].initial = sites[0]
+                site.initial = sites[0]

@@ -4,17 +4,17 @@ in one query for the page."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db.models import Count
 
 from alerts.models import Alert, AlertState, Rule
-from patients.models import Patient
 
 OVERDUE = (Rule.JCV_OVERDUE, Rule.SAFETY_TEST_OVERDUE)
 OUT_OF_RANGE = (Rule.LAB_OUT_OF_RANGE, Rule.PML_HIGH_RISK, Rule.CLADRIBINE_YEAR2_BLOCKED)
 
 
-def annotate_safety(patients: Sequence[Patient]) -> None:
+def annotate_safety(patients: Sequence[Any]) -> None:
     """Set `safety_overdue` and `safety_out_of_range` (tests overdue; results out of range,
     high PML risk, cladribine year 2 blocked) on each patient."""
     counts = {

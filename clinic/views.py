@@ -186,7 +186,7 @@ def record_error(request: HttpRequest, public_id: Any, kind: str, record_id: Any
                 record, actor=Actor.of(request.user), reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
-            form.add_error("reason", error.message_dict.get("entered_in_error_reason"))
+            form.add_error("reason", error.message_dict["entered_in_error_reason"])
         else:
             messages.success(request, f"{str(record).capitalize()} marked entered in error.")
             return redirect("patient-page", public_id=patient.public_id)
@@ -205,7 +205,7 @@ def record_error(request: HttpRequest, public_id: Any, kind: str, record_id: Any
 @login_required
 def therapy_stop(request: HttpRequest, public_id: Any, course_id: Any) -> HttpResponse:
     patient = _patient(request, public_id)
-    course = get_object_or_404(patient.therapy_courses, public_id=course_id)
+    course: TherapyCourse = get_object_or_404(patient.therapy_courses, public_id=course_id)
     form = forms.TherapyStopForm(request.POST or None, instance=course)
     return _save_form(request, patient, form, f"Stop {course.therapy}", "therapy stop saved")
 

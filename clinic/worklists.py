@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Least
 from django.http import HttpRequest, HttpResponse
@@ -270,16 +270,20 @@ def inbox(request: HttpRequest) -> HttpResponse:
     ranked = alerts.annotate(severity_rank=SEVERITY_ORDER).order_by(
         "severity_rank", "-raised_at", "-id"
     )
-    page = Paginator(ranked.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
+    # The page of ids becomes the page of their alerts.
+    page: Page[Any] = Paginator(ranked.values_list("pk", flat=True), 50).get_page(
+        request.GET.get("page")
+    )
     rows = Alert.objects.select_related(
         "patient", "patient__site", "acknowledged_by", "resolved_by"
     ).in_bulk(list(page.object_list))
-    page.object_list = [rows[pk] for pk in page.object_list]
-    mark_decidable(request.user, page.object_list)
-    record_reads(page.object_list, actor=Actor.of(request.user), what="inbox", query=request.GET)
+    on_page = [rows[pk] for pk in page.object_list]
+    page.object_list = on_page
+    mark_decidable(request.user, on_page)
+    record_reads(on_page, actor=Actor.of(request.user), what="inbox", query=request.GET)
     # A patient's alerts together, the patients in the order of their most severe alert.
     groups: dict[int, dict[str, Any]] = {}
-    for alert in page.object_list:
+    for alert in on_page:
         groups.setdefault(alert.patient_id, {"patient": alert.patient, "alerts": []})
         groups[alert.patient_id]["alerts"].append(alert)
     query = request.GET.copy()

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from itertools import compress, islice
 from operator import itemgetter, lt, ne
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from monitoring.clinical import measures
 from monitoring.clinical.definitions import (
@@ -36,6 +36,10 @@ from monitoring.clinical.definitions import (
     definition,
 )
 from monitoring.clinical.progression import Compiled, search
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
 
 OUTPUT_COLUMNS = (
     "patient",
@@ -83,7 +87,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
 
-    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         if message:
             self._out.write(message)
 

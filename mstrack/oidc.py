@@ -28,7 +28,7 @@ from patients.models import Membership, Role, Site
 log = logging.getLogger(__name__)
 
 # Of two groups giving one site, the wider role wins (a membership has one role per site).
-ROLE_ORDER = [Role.NURSE, Role.NEUROLOGIST, Role.ADMIN]
+ROLE_ORDER: list[str] = [Role.NURSE, Role.NEUROLOGIST, Role.ADMIN]
 
 
 def configured() -> bool:
@@ -53,10 +53,11 @@ def memberships_of(claims: dict[str, Any]) -> dict[str, str]:
     mapping = parse_group_memberships(settings.OIDC_GROUPS)
     roles: dict[str, str] = {}
     for group in groups if isinstance(groups, list) else []:
-        site, role = mapping.get(group, (None, None))
-        if site is not None and (
-            site not in roles or ROLE_ORDER.index(role) > ROLE_ORDER.index(roles[site])
-        ):
+        target = mapping.get(group)
+        if target is None:
+            continue
+        site, role = target
+        if site not in roles or ROLE_ORDER.index(role) > ROLE_ORDER.index(roles[site]):
             roles[site] = role
     return roles
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import plotly
 from django.contrib.staticfiles.finders import BaseFinder
@@ -21,12 +21,18 @@ class PlotlyFinder(BaseFinder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.storage = FileSystemStorage(location=Path(plotly.__file__).parent / "package_data")
-        self.storage.prefix = PREFIX
+        # collectstatic and the static views read a storage's prefix with getattr.
+        storage: Any = self.storage
+        storage.prefix = PREFIX
 
     def check(self, **kwargs: Any) -> list[Any]:
         return []
 
-    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
+    @overload
+    def find(self, path: str, find_all: Literal[False] = False, **kwargs: Any) -> str | None: ...
+    @overload
+    def find(self, path: str, find_all: Literal[True], **kwargs: Any) -> list[str]: ...
+    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str] | None:
         if path != f"{PREFIX}/{FILE}":
             return []  # what Django's finders answer for "not here", whichever was asked
         found = self.storage.path(FILE)

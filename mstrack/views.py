@@ -54,6 +54,7 @@ class SignInForm(AuthenticationForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["username"]
+        assert isinstance(field, forms.CharField)
         field.validators.append(MaxLengthValidator(field.max_length))
 
 

@@ -242,7 +242,7 @@ def at_risk(times: Sequence[engine.TimeToEvent], years: float) -> int:
     return sum(1 for t in times if t.days / engine.DAYS_PER_YEAR >= years)
 
 
-def curve(km: Fitted) -> dict[str, list[float | None]]:
+def curve(km: Fitted) -> dict[str, Sequence[float | None]]:
     """Cumulative incidence and its band, monthly while at least `CURVE_MIN_AT_RISK`
     courses are still followed: the tail of a few courses is noise, not a finding."""
     steps = 0

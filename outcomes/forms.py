@@ -42,13 +42,16 @@ class OutcomeFilters(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["therapy"].choices = [
+        therapy = self.fields["therapy"]
+        assert isinstance(therapy, forms.ChoiceField)
+        therapy.choices = [
             ("", "all"),
             *Therapy.objects.order_by("name").values_list("code", "name"),
         ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         first, last = data.get("period_from"), data.get("period_to")
         this_year = timezone.localdate().year
         for name, year in (("period_from", first), ("period_to", last)):

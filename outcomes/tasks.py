@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from typing import TypedDict
 
 from celery import shared_task
 from django.conf import settings
@@ -24,8 +25,16 @@ from patients.models import Site
 
 log = logging.getLogger(__name__)
 
+
+class _Retry(TypedDict):
+    autoretry_for: tuple[type[BaseException], ...]
+    retry_backoff: int
+    max_retries: int
+    acks_late: bool
+
+
 # A report is one long query of a site's records: retried when the database went away.
-RETRY = {
+RETRY: _Retry = {
     "autoretry_for": (OperationalError, InterfaceError),
     "retry_backoff": 10,
     "max_retries": 3,

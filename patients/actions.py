@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
+from django.db.models.fields.mixins import FieldCacheMixin
 from django.utils import timezone
 
 from mstrack.db import insert_instances
@@ -31,11 +32,12 @@ from patients.models import (
     Site,
     Therapy,
     TherapyCourse,
+    Validated,
     validate_many,
 )
 from patients.signals import patients_data_changed
 
-Record = TypeVar("Record", bound=models.Model)
+Record = TypeVar("Record", bound=Validated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +109,13 @@ def _announce(*records: models.Model | None) -> None:
     """After commit, ask for the evaluation of every patient the records belong to."""
     # By key: the record's patient need not be fetched to be named.
     patient_ids = {
-        record.pk if isinstance(record, Patient) else getattr(record, "patient_id", None)
-        for record in records
-    } - {None}
+        pk
+        for pk in (
+            record.pk if isinstance(record, Patient) else getattr(record, "patient_id", None)
+            for record in records
+        )
+        if pk is not None
+    }
     touched = _touched.get()
     if touched is not None:
         touched.update(patient_ids)
@@ -301,6 +307,7 @@ def update_record(found: Record, values: Mapping[str, Any], *, actor: Actor) -> 
 def _differs(record: models.Model, name: str, value: Any) -> bool:
     field = record._meta.get_field(name)
     if field.is_relation:
+        assert isinstance(field, models.Field)  # a field of the record, not a reverse relation
         # By key: comparing instances would fetch the related row.
         return getattr(record, field.attname) != getattr(value, "pk", value)
     return getattr(record, name) != value
@@ -336,7 +343,8 @@ def upsert_records(
     new: list[tuple[int, Record]] = []
     with one_evaluation_per_patient():
         for position, values in enumerate(batch):
-            found = stored.get(keys[position]) if keys[position] else None
+            key = keys[position]
+            found = stored.get(key) if key else None
             if position in errors:
                 continue
             if found is None:
@@ -397,7 +405,9 @@ def create_records(instances: Sequence[Record], *, actor: Actor) -> list[Record]
         [
             field.name
             for field in instances[0]._meta.concrete_fields
-            if field.is_relation and all(field.is_cached(instance) for instance in instances)
+            if field.is_relation
+            and isinstance(field, FieldCacheMixin)
+            and all(field.is_cached(instance) for instance in instances)
         ]
         if instances
         else []

@@ -99,9 +99,9 @@ def demo_labs(
                 start + dt.timedelta(days=30 * m + rng.randint(-4, 4)) for m in (1, 3, 6, 9, 12)
             ]
             days += list(_every(start + dt.timedelta(days=365), stop, 182, rng))
-            low = 150.0 if rng.random() < 0.03 else 350.0
+            floor = 150.0 if rng.random() < 0.03 else 350.0
             for day in (d for d in days if d <= stop):
-                mine.append(_row("lymphocytes", day, rng.uniform(low, low + 600)))
+                mine.append(_row("lymphocytes", day, rng.uniform(floor, floor + 600)))
                 mine.append(_row("alt", day, rng.uniform(12, 55)))
         elif therapy == "teriflunomide":
             mine += [_row("alt", before, rng.uniform(10, 35)), _row("lymphocytes", before, 1800)]

@@ -52,7 +52,7 @@ def normalise_stored(
 def normalise_source_ids(model: Any, scope: str) -> None:
     """For a data migration: the stored source ids of one (historical) model, unique per
     scope (`site_id` or `patient_id`), normalised; look-alikes left as they are, listed."""
-    rows = [
+    rows: list[tuple[int, int, tuple[str, ...]]] = [
         (pk, scope_id, (system, source_id))
         for pk, scope_id, system, source_id in model.objects.exclude(source_id="").values_list(
             "pk", scope, "source_system", "source_id"

@@ -56,7 +56,9 @@ class Kind:
         return self.model is not Patient
 
     def model_field(self, name: str) -> models.Field:
-        return self.model._meta.get_field(name)
+        field = self.model._meta.get_field(name)
+        assert isinstance(field, models.Field), name
+        return field
 
     def required(self, name: str) -> bool:
         f = self.model_field(name)
@@ -393,10 +395,11 @@ class Importer:
             stored = Patient.objects.filter(site=self.site, source_id__in=source_ids)
             return {(p.source_system, p.source_id): p for p in stored}
         model = self.kind.model
-        stored = model._base_manager.filter(
+        manager: Any = model._base_manager  # a clinical record's: it has patient and source_id
+        records = manager.filter(
             patient__in={p.pk for p in patients.values()}, source_id__in=source_ids
         )
-        return {(r.patient_id, r.source_system, r.source_id): r for r in stored}
+        return {(r.patient_id, r.source_system, r.source_id): r for r in records}
 
     def _record(
         self,

@@ -143,12 +143,12 @@ def _fmt(x: object) -> str:
     try:
         import pandas as pd
 
-        if pd.isna(x):  # type: ignore[call-overload]
+        if pd.isna(x):
             return ""
     except (TypeError, ValueError):
         pass
     if hasattr(x, "date") and callable(x.date):
-        return x.date().isoformat()  # type: ignore[union-attr]
+        return x.date().isoformat()
     return str(x)
 
 
@@ -156,7 +156,7 @@ def engine_events(cohort: Cohort, d: Definition) -> dict[str, list[Key]]:
     out: dict[str, list[Key]] = {}
     for pid, (visits, rels) in cohort.items():
         evs = assess(visits, rels, d)
-        keys = []
+        keys: list[Key] = []
         for e in evs:
             confs = {c.period_days: c.visit.date.isoformat() for c in e.confirmations}
             piras = {c.period_days: c.visit.date.isoformat() for c in e.pira_confirmations}
@@ -175,7 +175,7 @@ def engine_events(cohort: Cohort, d: Definition) -> dict[str, list[Key]]:
     return out
 
 
-def patched_reference():  # type: ignore[no-untyped-def]
+def patched_reference():
     """pymsprog with the two bugs of spec §2.9 fixed in its source, nothing else changed.
 
     Agreement with this copy shows that the differences with the released reference come
@@ -211,7 +211,7 @@ def patched_reference():  # type: ignore[no-untyped-def]
     return module
 
 
-def _reference_call(cohort: Cohort, kwargs: dict[str, object], patched: bool = False):  # type: ignore[no-untyped-def]
+def _reference_call(cohort: Cohort, kwargs: dict[str, object], patched: bool = False):
     import pandas as pd
     import pymsprog
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from monitoring.clinical.definitions import (
     PRESETS,
@@ -71,8 +72,8 @@ def _pair(value: object, right_default: float) -> tuple[float, float]:
     return (float(value), right_default)  # type: ignore[arg-type]
 
 
-def _span(value: object) -> Span:
-    a, b = value  # type: ignore[misc]
+def _span(value: Any) -> Span:
+    a, b = value
     return (None if a is None else float(a), None if b is None else float(b))
 
 

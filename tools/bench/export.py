@@ -52,6 +52,7 @@ class Command(BaseCommand):
         if have < wanted:
             call_command("seed_demo", patients=wanted - have, stdout=self.stdout)
             demo = Site.objects.get(code="DEMO")
+        assert demo is not None  # found, or made by seed_demo
         patients = Patient.objects.filter(site=demo).count()
 
         neurologist = ensure_neurologist(demo, "bench-export-neurologist")

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         "Confirmed disability worsening/improvement (CDW/CDI, RAW/PIRA) of every patient in a "
         "CSV file; see `manage.py progression --help`."
     )
-    requires_system_checks: list[str] = []  # type: ignore[assignment]
+    requires_system_checks: list[str] = []
     requires_migrations_checks = False
 
     def add_arguments(self, parser: CommandParser) -> None:
