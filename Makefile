@@ -60,6 +60,7 @@ migrations-check: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	SECRET_KEY=mypy-only $(VENV)/bin/mypy
 

@@ -20,7 +20,13 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
     """Tokens are issued by `manage.py create_integration`, which shows the token once."""
 
     list_display = [
-        "name", "site", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"
+        "name",
+        "site",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
     ]
     list_filter = ["site"]
     readonly_fields = ["site", "name", "prefix", "created_at", "last_used_at", "revoked_at"]

@@ -30,8 +30,10 @@ def query_strings_without_nul(result: dict[str, Any], **kwargs: Any) -> dict[str
         for operation in item.values():
             for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
                 schema = parameter.get("schema", {})
-                if parameter["in"] == "query" and schema.get("type") == "string" and not (
-                    {"enum", "format", "pattern"} & schema.keys()
+                if (
+                    parameter["in"] == "query"
+                    and schema.get("type") == "string"
+                    and not ({"enum", "format", "pattern"} & schema.keys())
                 ):
                     schema["pattern"] = "^[^\\x00]*$"
     return result

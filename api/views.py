@@ -300,8 +300,7 @@ def record_viewset(
         f"{record_model.__name__}ViewSet",
         (ClinicalRecordViewSet,),
         {
-            "__doc__": f"{plural.capitalize()} of the caller's "
-            "sites' patients.",
+            "__doc__": f"{plural.capitalize()} of the caller's sites' patients.",
             "model": record_model,
             "serializer_class": serializer,
             "filterset_class": filterset,

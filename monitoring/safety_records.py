@@ -125,8 +125,7 @@ class MonitoringItem(models.Model):
 def protocol() -> safety.Protocol:
     """The catalogue as the engine reads it: one query."""
     return safety.Protocol(
-        item.as_item(item.analyte.code)
-        for item in MonitoringItem.objects.select_related("analyte")
+        item.as_item(item.analyte.code) for item in MonitoringItem.objects.select_related("analyte")
     )
 
 

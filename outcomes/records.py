@@ -73,8 +73,6 @@ class PatientRecords:
     labs: list[Lab] = field(default_factory=list)  # safety labs, each with its public id
 
 
-
-
 def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, PatientRecords]:
     """The records of these patients, in eight queries whatever their number.
 

@@ -135,9 +135,10 @@ def store(assessments: Sequence[Assessment], before: dict[int, Stored]) -> list[
         if old is not None:
             flips.extend(_neda_flips(row, old, now))
         start = WORSENING_PIECE * PIECE
-        if a.worsening and (old.digest[start : start + PIECE] if old else "") != pieces[
-            WORSENING_PIECE
-        ]:
+        if (
+            a.worsening
+            and (old.digest[start : start + PIECE] if old else "") != pieces[WORSENING_PIECE]
+        ):
             events_changed[row.patient_id] = a
     if events_changed:
         flips.extend(_new_events(events_changed, now))

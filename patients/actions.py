@@ -500,4 +500,3 @@ def save_therapy(therapy: Therapy, *, actor: Actor) -> Therapy:
 def record_read(patient: Patient, *, actor: Actor) -> None:
     """Reading a patient's record is itself audited."""
     _audit(patient, actor=actor, action=AuditAction.READ, before=None, after=None)
-

@@ -66,9 +66,7 @@ def test_a_site_admin_manages_members_of_their_site_only(client, staff_b, site_a
 
 
 def test_other_roles_and_sites_cannot_touch_members(client, nurse_a, neurologist_a, site_a):
-    admin_a = Membership.objects.create(
-        user=f.make_user("admin-a"), site=site_a, role=Role.ADMIN
-    )
+    admin_a = Membership.objects.create(user=f.make_user("admin-a"), site=site_a, role=Role.ADMIN)
     for user in (nurse_a, neurologist_a):
         client.force_login(user)
         assert client.get("/site-admin/members/").status_code == 403

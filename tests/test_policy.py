@@ -26,9 +26,7 @@ def test_each_role_may_do_its_actions_at_its_site_only(role, allowed, site_a, si
     for action in Action:
         assert can(user, action, patient) == (action in allowed), action
         assert not can(user, action, site_b.pk)
-    assert list(restrict(Patient.objects.all(), user, Action.VIEW, site_lookup="site")) == [
-        patient
-    ]
+    assert list(restrict(Patient.objects.all(), user, Action.VIEW, site_lookup="site")) == [patient]
 
 
 def test_an_integration_acts_at_its_one_site(site_a, site_b, patient):

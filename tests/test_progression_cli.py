@@ -159,7 +159,7 @@ BAD_VISITS = [
     ("patient,date,value,confirmable\na,2020-01-01,2.0,2\n", 2, "confirmable '2'"),
     # A quoted patient id over two lines: the bad value after it is on line 4.
     ('patient,date,value\n"a\nb",2020-01-01,2.0\na,2020-04-01,x\n', 4, "edss 'x'"),
-    ('patient,date,value\r\na,2020-01-01,2.0\r\n\r\na,2020-04-01\r\n', 4, "2 fields where"),
+    ("patient,date,value\r\na,2020-01-01,2.0\r\n\r\na,2020-04-01\r\n", 4, "2 fields where"),
 ]
 
 

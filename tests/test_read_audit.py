@@ -46,9 +46,10 @@ def test_a_detail_read_and_the_events_are_audited(neurologist_a, cohort):
     patient = cohort[0]
     before = len(_reads())
     assert client.get(f"/api/v1/status/{patient.public_id}/").status_code == 200
-    assert client.get(
-        "/api/v1/progression-events/", {"patient": str(patient.public_id)}
-    ).status_code == 200
+    assert (
+        client.get("/api/v1/progression-events/", {"patient": str(patient.public_id)}).status_code
+        == 200
+    )
     rows = _reads()[before:]
     assert [r.patient for r in rows] == [patient, patient]
 

@@ -46,8 +46,11 @@ def test_wrong_types_and_values_name_the_field(nurse, patient, fields, field):
 def test_future_dates_are_refused(nurse, patient):
     response = post_visit(nurse, patient, date="2025-01-12")
     assert response.status_code == 400 and "future" in response.json()["date"][0]
-    relapse = nurse.post("/api/v1/relapses/", {"patient": str(patient.public_id),
-                                               "onset": "2026-01-01"}, format="json")
+    relapse = nurse.post(
+        "/api/v1/relapses/",
+        {"patient": str(patient.public_id), "onset": "2026-01-01"},
+        format="json",
+    )
     assert relapse.status_code == 400 and "onset" in relapse.json()
 
 
@@ -62,14 +65,14 @@ def test_unknown_and_cross_site_patients_get_the_same_answer(nurse, patient_b):
     assert unknown.status_code == cross_site.status_code == 400
     assert "no patient" in unknown.json()["patient"][0]
     assert "no patient" in cross_site.json()["patient"][0]
-    malformed = nurse.post("/api/v1/visits/", {"patient": "nope", "date": "2024-05-02",
-                                               "edss": 2}, format="json")
+    malformed = nurse.post(
+        "/api/v1/visits/", {"patient": "nope", "date": "2024-05-02", "edss": 2}, format="json"
+    )
     assert malformed.status_code == 400 and "patient" in malformed.json()
 
 
 def test_missing_fields_are_named(nurse, patient):
-    response = nurse.post("/api/v1/mri-scans/", {"patient": str(patient.public_id)},
-                          format="json")
+    response = nurse.post("/api/v1/mri-scans/", {"patient": str(patient.public_id)}, format="json")
     assert response.status_code == 400
     # Gd-enhancing is optional: empty when no contrast was given (spec §1).
     assert {"date", "new_t2"} <= set(response.json())
@@ -77,14 +80,21 @@ def test_missing_fields_are_named(nurse, patient):
 
 
 def test_malformed_json_is_400(nurse):
-    response = nurse.generic("POST", "/api/v1/visits/", "{not json",
-                             content_type="application/json")
+    response = nurse.generic(
+        "POST", "/api/v1/visits/", "{not json", content_type="application/json"
+    )
     assert response.status_code == 400
 
 
 def test_ten_megabyte_body_is_refused_without_a_500(nurse, patient):
-    body = json.dumps({"patient": str(patient.public_id), "date": "2024-05-02", "edss": 2,
-                       "lab": "x" * 10 * 1024 * 1024})
+    body = json.dumps(
+        {
+            "patient": str(patient.public_id),
+            "date": "2024-05-02",
+            "edss": 2,
+            "lab": "x" * 10 * 1024 * 1024,
+        }
+    )
     response = nurse.generic("POST", "/api/v1/visits/", body, content_type="application/json")
     assert response.status_code == 413 and "larger than" in response.json()["detail"]
     bulk = nurse.generic("POST", "/api/v1/visits/bulk/", body, content_type="application/json")
@@ -92,26 +102,41 @@ def test_ten_megabyte_body_is_refused_without_a_500(nurse, patient):
 
 
 def test_duplicate_mrn_is_named(nurse, patient):
-    response = nurse.post("/api/v1/patients/", {"mrn": patient.mrn, "birth_date": "1990-01-01",
-                                                "phenotype": "RRMS"}, format="json")
+    response = nurse.post(
+        "/api/v1/patients/",
+        {"mrn": patient.mrn, "birth_date": "1990-01-01", "phenotype": "RRMS"},
+        format="json",
+    )
     assert response.status_code == 400 and "already used" in response.json()["mrn"][0]
 
 
 def test_course_ending_before_it_starts_is_named(nurse, patient):
-    response = nurse.post("/api/v1/therapy-courses/", {
-        "patient": str(patient.public_id), "therapy": "ocrelizumab", "start": "2024-03-01",
-        "end": "2024-01-01"}, format="json")
+    response = nurse.post(
+        "/api/v1/therapy-courses/",
+        {
+            "patient": str(patient.public_id),
+            "therapy": "ocrelizumab",
+            "start": "2024-03-01",
+            "end": "2024-01-01",
+        },
+        format="json",
+    )
     assert response.status_code == 400 and "end" in response.json()
-    unknown = nurse.post("/api/v1/therapy-courses/", {
-        "patient": str(patient.public_id), "therapy": "snake-oil", "start": "2024-03-01"},
-        format="json")
+    unknown = nurse.post(
+        "/api/v1/therapy-courses/",
+        {"patient": str(patient.public_id), "therapy": "snake-oil", "start": "2024-03-01"},
+        format="json",
+    )
     assert unknown.status_code == 400 and "therapy" in unknown.json()
 
 
 @pytest.mark.parametrize(
     ("url", "sortable"),
-    [("/api/v1/visits/", "-date"), ("/api/v1/patients/", "-updated_at"),
-     ("/api/v1/status/", "-as_of")],
+    [
+        ("/api/v1/visits/", "-date"),
+        ("/api/v1/patients/", "-updated_at"),
+        ("/api/v1/status/", "-as_of"),
+    ],
 )
 def test_unknown_ordering_is_named_not_ignored(nurse, patient, url, sortable):
     response = nurse.get(url, {"ordering": "nonsense,-created_at"})

@@ -15,21 +15,28 @@ pytestmark = pytest.mark.django_db
 
 def visits(patient, count, start=dt.date(2010, 1, 1)):
     return [
-        {"patient": str(patient.public_id), "date": str(start + dt.timedelta(days=i)),
-         "edss": 2.0, "source_system": "epic", "source_id": f"v{i}"}
+        {
+            "patient": str(patient.public_id),
+            "date": str(start + dt.timedelta(days=i)),
+            "edss": 2.0,
+            "source_system": "epic",
+            "source_id": f"v{i}",
+        }
         for i in range(count)
     ]
 
 
 def test_bulk_saves_every_record_with_an_audit_row_each(integration_a, patient):
-    response = integration_a.post("/api/v1/visits/bulk/", {"records": visits(patient, 300)},
-                                  format="json")
+    response = integration_a.post(
+        "/api/v1/visits/bulk/", {"records": visits(patient, 300)}, format="json"
+    )
     assert response.status_code == 201
     assert [r["index"] for r in response.json()["results"]] == list(range(300))
     assert Visit.objects.count() == 300
     assert AuditEvent.objects.filter(model="monitoring.visit", action="create").count() == 300
-    again = integration_a.post("/api/v1/visits/bulk/", {"records": visits(patient, 300)},
-                               format="json")
+    again = integration_a.post(
+        "/api/v1/visits/bulk/", {"records": visits(patient, 300)}, format="json"
+    )
     assert again.status_code == 201 and Visit.objects.count() == 300
     assert not any(r["created"] for r in again.json()["results"])
 
@@ -57,8 +64,9 @@ def test_two_visits_on_one_day_in_a_batch_are_refused_by_index(nurse, patient):
 
 
 def test_bulk_size_is_bounded(nurse, patient):
-    too_many = nurse.post("/api/v1/visits/bulk/", {"records": [{}] * (BULK_LIMIT + 1)},
-                          format="json")
+    too_many = nurse.post(
+        "/api/v1/visits/bulk/", {"records": [{}] * (BULK_LIMIT + 1)}, format="json"
+    )
     assert too_many.status_code == 400 and "at most" in too_many.json()["records"][0]
     assert nurse.post("/api/v1/visits/bulk/", {"records": []}, format="json").status_code == 400
     assert nurse.post("/api/v1/visits/bulk/", [1, 2], format="json").status_code == 400

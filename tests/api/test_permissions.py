@@ -16,15 +16,19 @@ pytestmark = pytest.mark.django_db
 # endpoint, a saved record of site A's patient, a valid new record, a valid change
 RECORDS = {
     # The saved course stops before the new one starts: one therapy at a time (spec §1).
-    "therapy-courses": (partial(therapy_course, end=dt.date(2024, 5, 1)),
-                        {"therapy": "natalizumab", "start": "2024-06-01"},
-                        {"end": "2024-05-15"}),
+    "therapy-courses": (
+        partial(therapy_course, end=dt.date(2024, 5, 1)),
+        {"therapy": "natalizumab", "start": "2024-06-01"},
+        {"end": "2024-05-15"},
+    ),
     "visits": (visit, {"date": "2024-06-01", "edss": 2.5}, {"edss": 3.0}),
     "relapses": (relapse, {"onset": "2024-06-01"}, {"severity": "mild"}),
-    "mri-scans": (mri_scan, {"date": "2024-06-01", "new_t2": 1, "gd_enhancing": 0},
-                  {"new_t2": 2}),
-    "nfl-samples": (nfl_sample, {"date": "2024-06-01", "matrix": "serum", "value": 9.1,
-                                 "assay": "simoa"}, {"value": 10.2}),
+    "mri-scans": (mri_scan, {"date": "2024-06-01", "new_t2": 1, "gd_enhancing": 0}, {"new_t2": 2}),
+    "nfl-samples": (
+        nfl_sample,
+        {"date": "2024-06-01", "matrix": "serum", "value": 9.1, "assay": "simoa"},
+        {"value": 10.2},
+    ),
 }
 ACTORS_OF_A = ["neurologist", "nurse"]
 
@@ -63,14 +67,19 @@ def test_clinical_record_endpoints(actor, endpoint, patient):
         assert client.get(url, {"patient": str(patient.public_id)}).json()["count"] == 0
         assert client.patch(detail, change, format="json").status_code == 404
         assert client.put(detail, payload, format="json").status_code == 404
-        assert client.post(f"{detail}entered-in-error/", {"reason": "x"}, format="json"
-                           ).status_code == 404
+        assert (
+            client.post(f"{detail}entered-in-error/", {"reason": "x"}, format="json").status_code
+            == 404
+        )
         assert created.status_code == 400 and "patient" in created.json()
         assert bulk.status_code == 400
         assert bulk.json()["errors"][0]["index"] == 0
         assert "patient" in bulk.json()["errors"][0]["errors"]
-        assert not AuditEvent.objects.exclude(actor_label="system").filter(
-            actor_label__startswith="token:").exists()
+        assert (
+            not AuditEvent.objects.exclude(actor_label="system")
+            .filter(actor_label__startswith="token:")
+            .exists()
+        )
     assert client.delete(detail).status_code in (404, 405)
 
 

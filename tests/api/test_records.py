@@ -15,8 +15,9 @@ VISIT = {"date": "2024-05-02", "edss": 3.5, "t25fw": "6.1", "sdmt": 52}
 
 
 def test_create_read_and_list_a_visit(nurse, patient):
-    response = nurse.post("/api/v1/visits/", {**VISIT, "patient": str(patient.public_id)},
-                          format="json")
+    response = nurse.post(
+        "/api/v1/visits/", {**VISIT, "patient": str(patient.public_id)}, format="json"
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["edss"] == 3.5 and body["patient"] == str(patient.public_id)
@@ -28,16 +29,18 @@ def test_create_read_and_list_a_visit(nurse, patient):
 
 
 def test_create_is_audited_with_the_user(nurse, nurse_a, patient):
-    response = nurse.post("/api/v1/visits/", {**VISIT, "patient": str(patient.public_id)},
-                          format="json")
+    response = nurse.post(
+        "/api/v1/visits/", {**VISIT, "patient": str(patient.public_id)}, format="json"
+    )
     event = AuditEvent.objects.get(model="monitoring.visit")
     assert event.action == "create" and event.actor == nurse_a
     assert event.object_id == response.json()["id"] and event.after["edss"] == "3.50"
 
 
 def test_token_writes_are_audited_under_the_token_name(integration_a, patient):
-    integration_a.post("/api/v1/visits/", {**VISIT, "patient": str(patient.public_id)},
-                       format="json")
+    integration_a.post(
+        "/api/v1/visits/", {**VISIT, "patient": str(patient.public_id)}, format="json"
+    )
     event = AuditEvent.objects.get(model="monitoring.visit")
     assert event.actor is None and event.actor_label == "token:ehr-a"
 
@@ -49,8 +52,12 @@ def test_reading_a_patient_is_audited(neurologist, neurologist_a, patient):
 
 
 def test_retried_post_with_source_ids_updates_instead_of_duplicating(integration_a, patient):
-    payload = {**VISIT, "patient": str(patient.public_id), "source_system": "epic",
-               "source_id": "enc-1"}
+    payload = {
+        **VISIT,
+        "patient": str(patient.public_id),
+        "source_system": "epic",
+        "source_id": "enc-1",
+    }
     first = integration_a.post("/api/v1/visits/", payload, format="json")
     again = integration_a.post("/api/v1/visits/", {**payload, "edss": 4.0}, format="json")
     assert (first.status_code, again.status_code) == (201, 200)
@@ -60,8 +67,13 @@ def test_retried_post_with_source_ids_updates_instead_of_duplicating(integration
 
 
 def test_retried_patient_post_does_not_duplicate(integration_a):
-    payload = {"mrn": "X1", "birth_date": "1980-01-02", "phenotype": "RRMS",
-               "source_system": "epic", "source_id": "p-1"}
+    payload = {
+        "mrn": "X1",
+        "birth_date": "1980-01-02",
+        "phenotype": "RRMS",
+        "source_system": "epic",
+        "source_id": "p-1",
+    }
     assert integration_a.post("/api/v1/patients/", payload, format="json").status_code == 201
     assert integration_a.post("/api/v1/patients/", payload, format="json").status_code == 200
     assert Patient.objects.count() == 1
@@ -97,17 +109,25 @@ def test_delete_is_not_allowed_entered_in_error_is(nurse, nurse_a, patient):
 def test_post_with_source_id_of_a_withdrawn_record_is_409(nurse, patient):
     record = visit(patient, source_system="epic", source_id="enc-9")
     record.save()
-    nurse.post(f"/api/v1/visits/{record.public_id}/entered-in-error/", {"reason": "dup"},
-               format="json")
-    payload = {**VISIT, "patient": str(patient.public_id), "source_system": "epic",
-               "source_id": "enc-9"}
+    nurse.post(
+        f"/api/v1/visits/{record.public_id}/entered-in-error/", {"reason": "dup"}, format="json"
+    )
+    payload = {
+        **VISIT,
+        "patient": str(patient.public_id),
+        "source_system": "epic",
+        "source_id": "enc-9",
+    }
     assert nurse.post("/api/v1/visits/", payload, format="json").status_code == 409
 
 
 def test_filters_ordering_and_pagination(nurse, patient):
     for day in ("2024-01-05", "2024-03-05", "2024-02-05"):
-        nurse.post("/api/v1/visits/", {**VISIT, "date": day, "patient": str(patient.public_id)},
-                   format="json")
+        nurse.post(
+            "/api/v1/visits/",
+            {**VISIT, "date": day, "patient": str(patient.public_id)},
+            format="json",
+        )
     body = nurse.get("/api/v1/visits/", {"date_from": "2024-02-01", "ordering": "-date"}).json()
     assert [r["date"] for r in body["results"]] == ["2024-03-05", "2024-02-05"]
     assert nurse.get("/api/v1/visits/").json()["count"] == 3

@@ -28,7 +28,11 @@ pytestmark = pytest.mark.django_db
 
 def test_schema_generates_without_warnings(tmp_path):
     call_command(
-        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"),
+        "spectacular",
+        "--validate",
+        "--fail-on-warn",
+        "--file",
+        str(tmp_path / "schema.yaml"),
         stdout=io.StringIO(),
     )
     text = (tmp_path / "schema.yaml").read_text()
@@ -66,9 +70,7 @@ FUZZ = hypothesis_settings(
     database=None,
     phases=[Phase.explicit, Phase.generate],
 )
-STATEFUL = hypothesis_settings(
-    FUZZ, max_examples=15, stateful_step_count=6
-)
+STATEFUL = hypothesis_settings(FUZZ, max_examples=15, stateful_step_count=6)
 
 
 # A write the schema allows can still be refused for what only the stored data decides (a
@@ -121,7 +123,6 @@ def test_sequences_of_calls_follow_the_schemas_links_under_gunicorn():
     """Stateful: a created record read back, changed and withdrawn through the links."""
     headers = {"Authorization": f"Token {seeded_site_token()}"}
     with gunicorn(API_TOKEN_RATE="100000/minute") as base:
-
         schema = openapi(base)
         workflow = schema.as_state_machine()
         # Links inferred from the schema (ids in answers, ids in paths and bodies): a

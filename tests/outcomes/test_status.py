@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 def neurologist(neurologist_a):
     return signed_in(neurologist_a)
 
+
 D = dt.date
 
 
