@@ -22,7 +22,7 @@ from tests.oidc_provider import PASSWORD
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "client-secret-of-the-test-only-7f2b"
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _free_port() -> int:

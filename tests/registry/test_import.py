@@ -233,7 +233,7 @@ def test_xlsx_files_import_like_csv(tmp_path, site_a):
     assert Visit.objects.get(source_id="row-1").date == dt.date(2022, 5, 4)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_import_has_its_patients_evaluated_together_once_stored(site_a):
     from outcomes.models import PatientStatus
     from patients.signals import patients_data_changed
