@@ -21,12 +21,13 @@ from alerts.actions import audit_event
 from alerts.models import Alert, AlertState, Rule, Severity
 from alerts.rules import CLEARED, STATE_RULES, Finding, findings
 from monitoring.safety_records import protocol
+from monitoring.signals import latest_visit_columns
 from mstrack.db import insert_new
 from outcomes.assessment import Assessment, assess_patient, config
 from outcomes.records import load, of_patients
 from outcomes.store import store, stored
 from patients.actions import Actor, snapshot
-from patients.models import AuditAction, EvaluationRequest
+from patients.models import AuditAction, EvaluationRequest, Patient
 
 SYSTEM = Actor.system("alerts")  # who raises alerts and resolves cleared ones
 
@@ -55,13 +56,14 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
         records = load(sorted(set(patient_ids)), lock=True)
         # Under the patients' locks: every request seen here was committed with data this
         # evaluation reads, so it is done once the transaction commits.
-        requests = [
-            pk
+        asked = [
+            (pk, patient_id)
             for pk, patient_id in EvaluationRequest.objects.filter(of_patients(list(records)))
             .order_by()
             .values_list("pk", "patient_id")
             if patient_id in records
         ]
+        requests = [pk for pk, _ in asked]
         before = stored(list(records))
         assessments = [
             assess_patient(
@@ -79,6 +81,9 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
         outcome = _sync_alerts(assessments)
         if requests:
             EvaluationRequest.objects.filter(pk__in=requests).delete()
+            # The dashboard's latest-visit columns of the patients a write touched, under
+            # the locks this evaluation holds (a writer updating them could wait on it).
+            latest_visit_columns(Patient.objects.filter(pk__in={p for _, p in asked}))
     outcome.evaluated = len(assessments)
     return outcome
 
