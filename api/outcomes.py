@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monitoring.clinical.cohort import ENDPOINTS
-from outcomes.forms import OutcomeFilters
+from outcomes.forms import FIRST_YEAR, OutcomeFilters
 from outcomes.models import CohortReport
 from outcomes.tasks import request_report
 from patients.policy import Action, sites_where
@@ -100,8 +100,16 @@ FILTER_PARAMETERS = [
         enum=["<5", "5-9", "10-14", "15-19", "20+", "unknown"],
         description="Years since symptom onset (diagnosis when unknown)",
     ),
-    OpenApiParameter("period_from", OpenApiTypes.INT, description="First calendar year"),
-    OpenApiParameter("period_to", OpenApiTypes.INT, description="Last calendar year"),
+    OpenApiParameter(
+        "period_from",
+        {"type": "integer", "minimum": FIRST_YEAR},
+        description="First calendar year (not after this year, nor after period_to)",
+    ),
+    OpenApiParameter(
+        "period_to",
+        {"type": "integer", "minimum": FIRST_YEAR},
+        description="Last calendar year (not after this year)",
+    ),
 ]
 
 
