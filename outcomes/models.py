@@ -6,8 +6,6 @@ them and never compute. The JSON documents follow `outcomes.documents`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import models
 from django.utils.functional import cached_property
 
@@ -105,11 +103,6 @@ class PatientStatus(models.Model):
 
     def __str__(self) -> str:
         return f"status of {self.patient_id} as of {self.as_of}"
-
-    def calendar_years(self) -> list[dict[str, Any]]:
-        """Every calendar year's NEDA window, oldest first."""
-        current: list[dict[str, Any]] = self.neda.get("calendar_years", [])
-        return [*self.closed_years, *current]
 
     @cached_property
     def documents(self) -> StatusDocuments:

@@ -8,6 +8,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -130,7 +131,7 @@ def test_kept_closed_years_equal_the_recomputed_ones(today):
         for status in PatientStatus.objects.filter(pk__in=ids):
             expected = fresh[status.pk]
             assert status.as_of == day
-            assert status.calendar_years() == _json(
+            assert msgspec.to_builtins(status.documents.calendar_years) == _json(
                 expected.closed_years + expected.neda["calendar_years"]
             ), (day, status.pk)
             assert status.neda == _json(expected.neda)

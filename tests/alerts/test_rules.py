@@ -327,7 +327,10 @@ def test_status_holds_every_part_with_its_definition(today, patient):
     assert status.therapy_course_id == c.pk and status.rebaseline_date == D(2024, 7, 10)
     assert status.as_of == D(2025, 6, 1)
     assert status.definition["name"] == "muller2023" and status.engine_version
-    assert [w["label"][:4] for w in status.calendar_years()] == ["2024", "2025"]
+    assert [w.label[:4] for w in status.documents.calendar_years] == [
+        "2024",
+        "2025",
+    ]
     assert [w["label"][:4] for w in status.closed_years] == ["2024"]
     assert status.neda["since_rebaseline"]["kind"] == "since_rebaseline"
     assert status.magnims == 0 and status.rio == 0
