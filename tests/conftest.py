@@ -30,12 +30,12 @@ def require_postgres() -> None:
 
 @pytest.fixture(autouse=True)
 def _eager_celery(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Tasks run in the test's process whatever REDIS_URL says; broker tests opt out."""
-    if request.node.get_closest_marker("redis"):
-        yield
-        return
+    """Tasks run in the test's process whatever REDIS_URL says; broker tests send them to the
+    broker whatever an earlier test left behind (a test's own `monkeypatch` of the setting is
+    undone after this fixture, so it could leave eager on and a worker test would then
+    evaluate in its own process, blocking on the lock it holds)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(app.conf, "task_always_eager", True)
+        patch.setitem(app.conf, "task_always_eager", not request.node.get_closest_marker("redis"))
         yield
 
 

@@ -184,12 +184,16 @@ def test_concurrent_identical_retries_all_get_the_idempotent_answer(site_a):
 
 @pytest.mark.django_db
 def test_with_a_broker_a_bulk_queues_one_evaluation_per_patient(
-    integration_a, patient, monkeypatch, django_capture_on_commit_callbacks
+    integration_a, patient, monkeypatch, django_capture_on_commit_callbacks, request
 ):
     from mstrack.celery import app
 
     queued: list[tuple] = []
-    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    # Undone before the autouse eager fixture is (a function-scoped monkeypatch may be undone
+    # after it and would leave eager on for the tests that follow).
+    broker = pytest.MonkeyPatch()
+    request.addfinalizer(broker.undo)
+    broker.setitem(app.conf, "task_always_eager", False)
     # Every claim succeeds, as when a worker takes each task at once: the count is the
     # request's, not the dedupe key's.
     monkeypatch.setattr(tasks, "_claim_pending", lambda patient_id: True)
