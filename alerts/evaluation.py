@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -130,6 +132,26 @@ def _sync_alerts(assessments: list[Assessment]) -> Outcome:
         seen.add((patient_id, rule, key))
         if state != AlertState.RESOLVED and (patient_id, rule, key) not in current:
             stale.append(pk)
+    # A stale alert whose question is asked again with a pregnancy recorded (or taken away)
+    # since is the same alert explained anew: kept, with the evidence and explanation of
+    # now (audited), rather than resolved while a copy is raised.
+    lost: list[Alert] = []
+    explained: list[tuple[Alert, dict[str, Any]]] = []
+    for alert in Alert.objects.filter(pk__in=stale) if stale else ():
+        anew = _explained_anew(alert, found[alert.patient_id])
+        if anew is None or (alert.patient_id, anew.rule, anew.evidence_key) in seen:
+            lost.append(alert)
+            continue
+        before = snapshot(alert)
+        alert.evidence_key = anew.evidence_key
+        alert.evidence = anew.evidence
+        alert.explanation = anew.explanation
+        seen.add((alert.patient_id, anew.rule, anew.evidence_key))
+        explained.append((alert, before))
+    if explained:
+        Alert.objects.bulk_update(
+            [alert for alert, _ in explained], ["evidence_key", "evidence", "explanation"]
+        )
     raised = [
         Alert(
             patient_id=patient_id,
@@ -150,7 +172,7 @@ def _sync_alerts(assessments: list[Assessment]) -> Outcome:
 
     by_patient = {a.records.patient_id: a for a in assessments}
     resolved = []
-    for alert in Alert.objects.filter(pk__in=stale) if stale else ():
+    for alert in lost:
         before = snapshot(alert)
         alert.state = AlertState.RESOLVED
         alert.resolved_at = now
@@ -175,10 +197,30 @@ def _sync_alerts(assessments: list[Assessment]) -> Outcome:
         ]
         + [
             audit_event(alert, actor=SYSTEM, action=AuditAction.UPDATE, before=before, at=now)
-            for alert, before in resolved
+            for alert, before in [*explained, *resolved]
         ]
     )
     return Outcome(raised=raised, resolved=[alert for alert, _ in resolved])
+
+
+def _explained_anew(alert: Alert, current: list[Finding]) -> Finding | None:
+    """The finding that asks the alert's own question again, with a pregnancy that explains
+    the gap recorded (or taken away) since [§7.2]: the same rule and evidence but for the
+    pregnancy."""
+
+    def rest(evidence: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in evidence.items() if k != "pregnancy"}
+
+    old = rest(alert.evidence)
+    for finding in current:
+        if finding.rule != alert.rule:
+            continue
+        if "pregnancy" not in alert.evidence and "pregnancy" not in finding.evidence:
+            continue
+        # As stored: JSON, so that tuples and lists, ints and floats compare as they will.
+        if rest(json.loads(json.dumps(finding.evidence))) == old:
+            return finding
+    return None
 
 
 def _cleared_reason(alert: Alert, current: list[Finding], a: Assessment) -> str:

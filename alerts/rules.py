@@ -11,15 +11,18 @@ evidence supersedes the previous alert.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from alerts.models import Rule, Severity
+from alerts.safety_rules import pregnancy_evidence
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.progression import Event
 from monitoring.clinical.records import State
+from monitoring.clinical.safety import pregnancy_on
 from outcomes.assessment import Assessment
 from outcomes.records import CourseRecord, public_id_of
 
@@ -75,37 +78,56 @@ def _record(model: str, public_id: str, day: Any) -> dict[str, str]:
     return {"model": model, "id": public_id, "date": day.isoformat()}
 
 
+def _pregnancy_gap(a: Assessment, day: dt.date, what: str) -> tuple[str, dict[str, Any], str]:
+    """When `day` falls in a pregnancy during which the therapy was not given [§7.2]: what
+    the finding's key, evidence and explanation add (nothing otherwise)."""
+    p = pregnancy_on(a.records.pregnancies, day)
+    if p is None:
+        return "", {}, ""
+    return (
+        f";pregnancy={p.public_id}",
+        {"pregnancy": pregnancy_evidence(p)},
+        f" A pregnancy explains the gap in therapy: the {what} falls in {p.words}, when the "
+        "therapy was not being given.",
+    )
+
+
 def relapse_on_therapy(a: Assessment) -> list[Finding]:
     """A relapse with onset on or after the current course's re-baseline date, within the
-    look-back [§3]."""
+    look-back [§3]; a pregnancy without therapy at the onset is named."""
     course, rebaseline = a.course, a.rebaseline
     if course is None or rebaseline is None:
         return []
-    return [
-        Finding(
-            rule=Rule.RELAPSE_ON_THERAPY,
-            severity=Severity.HIGH,
-            key=f"course={course.public_id};relapse={r.public_id}",
-            evidence={
-                "course": _course(course),
-                "rebaseline_date": rebaseline.isoformat(),
-                "records": [_record("monitoring.relapse", r.public_id, r.onset)],
-            },
-            explanation=(
-                f"Relapse with onset {r.onset.isoformat()} on {course.therapy} (started "
-                f"{course.start.isoformat()}), after its re-baseline on "
-                f"{rebaseline.isoformat()}: the therapy may be failing."
-            ),
+    findings = []
+    for r in a.records.relapses:
+        if not max(rebaseline, a.lookback_start) <= r.onset <= a.as_of:
+            continue
+        key, pregnancy, note = _pregnancy_gap(a, r.onset, "onset")
+        findings.append(
+            Finding(
+                rule=Rule.RELAPSE_ON_THERAPY,
+                severity=Severity.HIGH,
+                key=f"course={course.public_id};relapse={r.public_id}{key}",
+                evidence={
+                    "course": _course(course),
+                    "rebaseline_date": rebaseline.isoformat(),
+                    "records": [_record("monitoring.relapse", r.public_id, r.onset)],
+                    **pregnancy,
+                },
+                explanation=(
+                    f"Relapse with onset {r.onset.isoformat()} on {course.therapy} (started "
+                    f"{course.start.isoformat()}), after its re-baseline on "
+                    f"{rebaseline.isoformat()}: the therapy may be failing.{note}"
+                ),
+            )
         )
-        for r in a.records.relapses
-        if max(rebaseline, a.lookback_start) <= r.onset <= a.as_of
-    ]
+    return findings
 
 
 def mri_activity_on_therapy(a: Assessment) -> list[Finding]:
     """Each active scan since re-baseline (Gd-enhancing lesions on the reference scan or
     later, new/enlarging T2 after it), as the NEDA since-re-baseline MRI component found it,
-    within the look-back [§3]."""
+    within the look-back [§3]; a pregnancy without therapy at the scan is named."""
     course, window = a.course, a.neda.since_rebaseline
     if course is None or window is None or window.mri.state is not State.NOT_MET:
         return []
@@ -115,11 +137,12 @@ def mri_activity_on_therapy(a: Assessment) -> list[Finding]:
         if scan.date < a.lookback_start:
             continue
         public_id = public_id_of(scan)
+        key, pregnancy, note = _pregnancy_gap(a, scan.date, "scan")
         findings.append(
             Finding(
                 rule=Rule.MRI_ACTIVITY_ON_THERAPY,
                 severity=Severity.HIGH,
-                key=f"course={course.public_id};scan={public_id}",
+                key=f"course={course.public_id};scan={public_id}{key}",
                 evidence={
                     "course": _course(course),
                     "rebaseline_date": window.start.isoformat(),
@@ -127,6 +150,7 @@ def mri_activity_on_therapy(a: Assessment) -> list[Finding]:
                     "records": [_record("monitoring.mriscan", public_id, scan.date)],
                     "gd_enhancing": scan.gd_enhancing,
                     "new_t2": scan.new_t2,
+                    **pregnancy,
                 },
                 explanation=(
                     f"MRI {scan.date.isoformat()} shows {_gd_text(scan.gd_enhancing)}"
@@ -136,7 +160,7 @@ def mri_activity_on_therapy(a: Assessment) -> list[Finding]:
                         else f" and {scan.new_t2 or 0} new/enlarging T2 lesion(s)"
                     )
                     + f" on {course.therapy}, after the re-baseline on "
-                    f"{window.start.isoformat()}: the therapy may be failing."
+                    f"{window.start.isoformat()}: the therapy may be failing.{note}"
                 ),
             )
         )

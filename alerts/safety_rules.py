@@ -13,13 +13,22 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from alerts.models import Rule, Severity
-from monitoring.clinical.safety import JCV_INDEX, Lab, Phase, PmlRisk, ProtocolItem
+from monitoring.clinical.safety import (
+    BRAIN_MRI,
+    JCV_INDEX,
+    Lab,
+    Phase,
+    PmlRisk,
+    Pregnancy,
+    ProtocolItem,
+)
 
 if TYPE_CHECKING:
     from alerts.rules import Finding
     from outcomes.assessment import Assessment
 
 LAB_MODEL = "monitoring.labresult"
+SCAN_MODEL = "monitoring.mriscan"  # the brain MRI a protocol item asks for is a scan record
 
 
 def _finding(**kw: Any) -> Finding:
@@ -29,7 +38,21 @@ def _finding(**kw: Any) -> Finding:
 
 
 def _lab(lab: Lab) -> dict[str, str]:
-    return {"model": LAB_MODEL, "id": lab.public_id, "date": lab.date.isoformat()}
+    model = SCAN_MODEL if lab.analyte == BRAIN_MRI else LAB_MODEL
+    return {"model": model, "id": lab.public_id, "date": lab.date.isoformat()}
+
+
+def pregnancy_evidence(p: Pregnancy) -> dict[str, Any]:
+    """The pregnancy that explains a gap, as an alert's evidence holds it (under its own
+    key, beside the records: a pregnancy recorded later supersedes the alert, see
+    `alerts.evaluation`)."""
+    return {
+        "model": "monitoring.pregnancy",
+        "id": p.public_id,
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat() if p.end else None,
+        "therapy_action": str(p.therapy_action),
+    }
 
 
 def _item(item: ProtocolItem) -> dict[str, Any]:
@@ -38,28 +61,39 @@ def _item(item: ProtocolItem) -> dict[str, Any]:
 
 def test_overdue(a: Assessment) -> list[Finding]:
     """A protocol item's test past its due date; the JCV index keeps its own rule. Medium on
-    therapy (and for the JCV index), low for a screening before start."""
+    therapy (and for the JCV index), low for a screening before start. A pregnancy that
+    explains the gap (spec §7.2) is named."""
     out = []
     for d in a.safety.overdue:
         jcv = d.item.analyte == JCV_INDEX
         since = f"the last on {d.last.date.isoformat()}" if d.last else "none on record"
+        key = f"item={d.item.code};therapy={d.therapy};due={d.due.isoformat()}"
+        evidence: dict[str, Any] = {
+            "item": _item(d.item),
+            "therapy": d.therapy,
+            "due": d.due.isoformat(),
+            "records": [_lab(d.last)] if d.last else [],
+        }
+        explanation = (
+            f"{d.item.name} on {d.therapy} was due on {d.due.isoformat()} ({since}). "
+            f"Source: {d.item.source}."
+        )
+        if d.pregnancy is not None:
+            key += f";pregnancy={d.pregnancy.public_id}"
+            evidence["pregnancy"] = pregnancy_evidence(d.pregnancy)
+            explanation += (
+                f" A pregnancy explains the gap: {d.pregnancy.words}; the test may have been "
+                "deferred while the therapy was not given."
+            )
         out.append(
             _finding(
                 rule=Rule.JCV_OVERDUE if jcv else Rule.SAFETY_TEST_OVERDUE,
                 severity=(
                     Severity.MEDIUM if jcv or d.item.phase is Phase.ON_THERAPY else Severity.LOW
                 ),
-                key=f"item={d.item.code};therapy={d.therapy};due={d.due.isoformat()}",
-                evidence={
-                    "item": _item(d.item),
-                    "therapy": d.therapy,
-                    "due": d.due.isoformat(),
-                    "records": [_lab(d.last)] if d.last else [],
-                },
-                explanation=(
-                    f"{d.item.name} on {d.therapy} was due on {d.due.isoformat()} ({since}). "
-                    f"Source: {d.item.source}."
-                ),
+                key=key,
+                evidence=evidence,
+                explanation=explanation,
             )
         )
     return out

@@ -80,6 +80,26 @@ class Functional:
 
 
 @dataclass(frozen=True, slots=True)
+class Pregnancy:
+    """A pregnancy [§7.2]; `end` None while ongoing. `outcome` and `therapy` in words."""
+
+    start: dt.date
+    end: dt.date | None
+    due_date: dt.date | None
+    outcome: str
+    therapy: str
+
+    @property
+    def text(self) -> str:
+        if self.end is None:
+            due = f", due {_iso(self.due_date)}" if self.due_date else ""
+            span = f"from {_iso(self.start)}, ongoing{due}"
+        else:
+            span = f"{_iso(self.start)} to {_iso(self.end)}, {self.outcome.lower()}"
+        return f"Pregnancy {span}; {self.therapy.lower()}"
+
+
+@dataclass(frozen=True, slots=True)
 class Timeline:
     """Everything the timeline draws, for one patient."""
 
@@ -94,6 +114,7 @@ class Timeline:
     scans: Sequence[Scan] = ()
     nfl: Sequence[Nfl] = ()
     functional: Sequence[Functional] = ()
+    pregnancies: Sequence[Pregnancy] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +201,37 @@ def edss_panel(data: Timeline) -> Panel:
                 ),
             )
         )
+    traces += pregnancy_traces(data)
     return Panel(traces, {"title": {"text": "EDSS"}, "range": [0, 10], "dtick": 2})
+
+
+PREGNANCY_BAND = (9.3, 9.9)  # EDSS units: a strip at the top of the EDSS panel
+
+
+def pregnancy_traces(data: Timeline) -> list[dict[str, Any]]:
+    """Each pregnancy as a strip at the top of the EDSS panel, from its start to its end (to
+    today while ongoing), that answers pointing anywhere on it; one legend entry for all."""
+    low, high = PREGNANCY_BAND
+    traces = []
+    for index, p in enumerate(sorted(data.pregnancies, key=lambda p: p.start)):
+        start, end = _iso(max(p.start, data.start)), _iso(p.end or data.end)
+        traces.append(
+            scatter(
+                x=[start, end, end, start, start],
+                y=[low, low, high, high, low],
+                mode="lines",
+                fill="toself",
+                fillcolor="rgba(204, 121, 167, 0.45)",  # PURPLE, see-through
+                line={"color": PURPLE, "width": 1},
+                name="Pregnancy",
+                legendgroup="pregnancy",
+                showlegend=index == 0,
+                hoveron="fills",
+                text=p.text,
+                hoverinfo="text",
+            )
+        )
+    return traces
 
 
 def mri_panel(data: Timeline) -> Panel:
@@ -327,7 +378,9 @@ def functional_panel(data: Timeline) -> Panel:
 
 
 def _courses(data: Timeline) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Therapy bands across every panel, labelled at the top; the re-baseline as a line."""
+    """Therapy bands across every panel, labelled at the top; the re-baseline as a line;
+    each pregnancy's start and end as dashed lines across every panel (monitoring and
+    therapy often pause in between)."""
     shapes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
     for index, course in enumerate(data.courses):
@@ -363,6 +416,21 @@ def _courses(data: Timeline) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
             }
         )
         notes.append(_note(day, 0.0, "re-baseline", 11))
+    for p in data.pregnancies:
+        for day in (p.start, p.end):
+            if day is not None and data.start <= day <= data.end:
+                shapes.append(
+                    {
+                        "type": "line",
+                        "xref": "x",
+                        "yref": "paper",
+                        "x0": _iso(day),
+                        "x1": _iso(day),
+                        "y0": 0,
+                        "y1": 1,
+                        "line": {"color": PURPLE, "dash": "dash", "width": 1},
+                    }
+                )
     return shapes, notes
 
 

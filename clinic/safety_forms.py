@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from clinic.forms import DateInput
-from monitoring.clinical.safety import JCV_INDEX
+from monitoring.clinical.safety import BRAIN_MRI, JCV_INDEX
 from monitoring.models import AdverseEvent, Analyte, LabResult, Pregnancy
 from monitoring.safety_records import ResultText
 
@@ -44,6 +44,13 @@ class LabResultForm(forms.ModelForm):
         fields = ["analyte", "date", "value", "unit", "text", "lower_limit", "upper_limit", "lab"]
         widgets = {"date": DateInput()}
         help_texts = {"unit": "Empty: the analyte's catalogue unit; others are converted"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Not offered: the model refuses it (a brain MRI is an MRI scan record).
+        field = self.fields["analyte"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Analyte.objects.exclude(code=BRAIN_MRI)
 
 
 class AdverseEventForm(forms.ModelForm):

@@ -235,6 +235,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     scans = list(patient.mri_scans.order_by("date"))
     nfl = list(patient.nfl_samples.order_by("date"))
     courses = list(patient.therapy_courses.select_related("therapy").order_by("start"))
+    pregnancies = list(patient.pregnancies.order_by("start"))
     status = PatientStatus.objects.filter(patient=patient).first()
     documents = StatusDocuments.of(status) if status else None
     alerts = list(
@@ -261,7 +262,8 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     else:
         events = computed_events(visits, relapses, definition(chosen))
     changed = max(
-        (r.updated_at for r in [*visits, *relapses, *scans, *nfl, *courses]), default=None
+        (r.updated_at for r in [*visits, *relapses, *scans, *nfl, *courses, *pregnancies]),
+        default=None,
     )
     current = next((c for c in reversed(courses) if c.end is None), None)
     functional = request.GET.get("functional") == "1"
@@ -276,6 +278,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "scans": scans,
         "nfl": nfl,
         "courses": courses,
+        "pregnancies": pregnancies,
         "current": current,
         "status": status,
         "unknown3": words.unknown_parts(window, ("relapse", "disability", "mri")),
@@ -297,7 +300,9 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
             (explain_definition(definition(chosen)), explain_treatment_rules())
         ),
         "timeline": plots.timeline(
-            _timeline(patient, visits, relapses, scans, nfl, courses, status, events, today),
+            _timeline(
+                patient, visits, relapses, scans, nfl, courses, pregnancies, status, events, today
+            ),
             functional=functional,
         ),
     }
@@ -335,12 +340,14 @@ def _timeline(
     scans: list[MriScan],
     nfl: list[NflSample],
     courses: list[TherapyCourse],
+    pregnancies: list[Pregnancy],
     status: PatientStatus | None,
     events: list[ProgressionEvent],
     today: dt.date,
 ) -> plots.Timeline:
     dates = [v.date for v in visits] + [s.date for s in scans] + [n.date for n in nfl]
-    start = min(dates + [c.start for c in courses], default=today - dt.timedelta(days=365))
+    dates += [c.start for c in courses] + [p.start for p in pregnancies]
+    start = min(dates, default=today - dt.timedelta(days=365))
     start = dt.date(start.year, 1, 1)
     # The re-baseline the engine stored with the status: one source for page and alerts.
     rebaseline = status.rebaseline_date if status else None
@@ -376,6 +383,16 @@ def _timeline(
             for s in scans
         ],
         nfl=[plots.Nfl(n.date, float(n.value), n.matrix, n.assay) for n in nfl],
+        pregnancies=[
+            plots.Pregnancy(
+                p.start,
+                p.end,
+                p.due_date,
+                p.get_outcome_display(),
+                p.get_therapy_action_display(),
+            )
+            for p in pregnancies
+        ],
         functional=[
             plots.Functional(
                 v.date,

@@ -91,6 +91,12 @@ class MonitoringItem(models.Model):
         max_length=8, choices=[(s.value, s.value) for s in safety.Severity], default="medium"
     )
     source = models.CharField(max_length=300, help_text="SmPC/label section or guideline")
+    condition = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[(c.value, c.value.replace("_", " ")) for c in safety.Condition],
+        help_text="Empty: always; else only while the engine finds this (e.g. PML risk high)",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -119,6 +125,7 @@ class MonitoringItem(models.Model):
             sex=self.sex,
             severity=safety.Severity(self.severity),
             label=self.label,
+            condition=safety.Condition(self.condition) if self.condition else None,
         )
 
 
@@ -187,6 +194,10 @@ class LabResult(ClinicalRecord):
         if not self.analyte_id:
             return
         analyte = self.analyte
+        if analyte.code == safety.BRAIN_MRI:
+            # The protocol reads brain MRIs from the MRI records: one place for a scan.
+            errors.add("analyte", "a brain MRI is recorded as an MRI scan, not a lab result")
+            return
         if analyte.qualitative:
             if self.value is not None:
                 errors.add("value", f"{analyte.name} is reported as text, not a number")

@@ -28,16 +28,19 @@ from monitoring.clinical.neda import NedaStatus, NedaWindow, neda_status
 from monitoring.clinical.nfl import NflStatus, assess_nfl
 from monitoring.clinical.progression import Compiled, Event, assess
 from monitoring.clinical.rebaseline import add_months, rebaseline_date
-from monitoring.clinical.safety import JCV_INDEX, Course, Protocol, SafetyStatus, assess_safety
+from monitoring.clinical.safety import (
+    BRAIN_MRI,
+    JCV_INDEX,
+    Course,
+    Lab,
+    Protocol,
+    SafetyStatus,
+    assess_safety,
+)
 from monitoring.clinical.scores import FirstYearScores, first_year_scores
 from outcomes.records import CourseRecord, Dated, PatientRecords, ScanRecord
 
 NO_PROTOCOL = Protocol(())
-
-# Therapy codes counted as prior immunosuppressants in the natalizumab PML risk [§7.1].
-IMMUNOSUPPRESSANTS = frozenset(
-    {"mitoxantrone", "azathioprine", "cyclophosphamide", "methotrexate", "mycophenolate"}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +128,19 @@ class Assessment:
     last_scan: ScanRecord | None
     last_visit: Dated | None
     last_jcv: Dated | None
-    mri_due: dt.date
+    mri_due: dt.date  # the yearly follow-up MRI (ALERT_MRI_OVERDUE_MONTHS after the last)
     edss_due: dt.date
     jcv_due: dt.date | None
     closed_years_key: str  # what the closed calendar years were computed from
     closed_years_kept: bool  # left out: the stored ones were computed from the same
     safety: SafetyStatus  # therapy safety monitoring [§7.1]
+
+    @property
+    def next_mri_due(self) -> dt.date:
+        """The next MRI: the yearly follow-up, or sooner when a safety item asks for one
+        (natalizumab at high PML risk). The stored `mri_due` the clinic's lists sort by."""
+        asked = [d.due for d in self.safety.due if d.item.analyte == BRAIN_MRI]
+        return min([self.mri_due, *asked])
 
     @property
     def treatment_window(self) -> NedaWindow:
@@ -182,6 +192,25 @@ def closed_years_key(records: PatientRecords, *, as_of: dt.date, config: Config)
     return h.hexdigest()
 
 
+def safety_status(records: PatientRecords, protocol: Protocol, *, as_of: dt.date) -> SafetyStatus:
+    """The engine's safety monitoring of one patient [§7.1, §7.2]: the courses with the
+    catalogue's immunosuppressant mark (PML risk), the labs and the brain MRIs of the MRI
+    records (asked for at high PML risk), the pregnancies (they explain gaps)."""
+    courses = [
+        Course(c.code, c.therapy_class, c.start, c.end, c.immunosuppressant)
+        for c in records.courses
+    ]
+    scans = [Lab(BRAIN_MRI, s.date, public_id=s.public_id) for s in records.scans]
+    return assess_safety(
+        courses,
+        [*records.labs, *scans],
+        protocol,
+        as_of=as_of,
+        sex=records.sex,
+        pregnancies=records.pregnancies,
+    )
+
+
 def assess_patient(
     records: PatientRecords,
     *,
@@ -215,14 +244,7 @@ def assess_patient(
     last_jcv = max(records.jcv, key=lambda j: j.date, default=None)
     key = closed_years_key(records, as_of=as_of, config=config)
     kept = key == stored_closed_years_key
-    safety = assess_safety(
-        [Course(c.code, c.therapy_class, c.start, c.end) for c in records.courses],
-        records.labs,
-        protocol,
-        as_of=as_of,
-        sex=records.sex,
-        immunosuppressants=IMMUNOSUPPRESSANTS,
-    )
+    safety = safety_status(records, protocol, as_of=as_of)
     jcv_due = min((d.due for d in safety.due if d.item.analyte == JCV_INDEX), default=None)
     return Assessment(
         records=records,

@@ -16,9 +16,10 @@ from typing import Any
 from django.db.models import Model, Q
 
 from monitoring.clinical import records as engine
+from monitoring.clinical import safety
 from monitoring.clinical.progression import Visit as EngineVisit
-from monitoring.clinical.safety import JCV_INDEX, Lab
-from monitoring.models import Analyte, LabResult, MriScan, NflSample, Relapse, Visit
+from monitoring.clinical.safety import JCV_INDEX, Lab, TherapyAction
+from monitoring.models import Analyte, LabResult, MriScan, NflSample, Pregnancy, Relapse, Visit
 from mstrack.db import fetch_rows
 from patients.models import Patient, TherapyCourse
 
@@ -30,6 +31,7 @@ class CourseRecord(engine.TherapyCourse):
     pk: int = 0
     public_id: str = ""
     code: str = ""
+    immunosuppressant: bool = False  # as the therapy catalogue marks it (PML risk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +73,11 @@ class PatientRecords:
     jcv: list[Dated] = field(default_factory=list)
     sex: str = ""
     labs: list[Lab] = field(default_factory=list)  # safety labs, each with its public id
+    pregnancies: list[safety.Pregnancy] = field(default_factory=list)
 
 
 def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, PatientRecords]:
-    """The records of these patients, in eight queries whatever their number.
+    """The records of these patients, in nine queries whatever their number.
 
     With `lock` (inside a transaction) the patient rows are locked first, in id order, so
     that evaluations of one patient run one after the other and each reads data committed
@@ -97,15 +100,37 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
         "therapy__code",
         "therapy__name",
         "therapy__therapy_class",
+        "therapy__immunosuppressant",
         "start",
         "end",
         "stop_reason",
     )
-    for patient_id, pk, public_id, code, name, therapy_class, start, end, stop in courses:
+    for (
+        patient_id,
+        pk,
+        public_id,
+        code,
+        name,
+        therapy_class,
+        suppressant,
+        start,
+        end,
+        stop,
+    ) in courses:
         if patient_id not in out:
             continue
         out[patient_id].courses.append(
-            CourseRecord(name, therapy_class, start, end, bool(stop), pk, str(public_id), code)
+            CourseRecord(
+                name,
+                therapy_class,
+                start,
+                end,
+                bool(stop),
+                pk,
+                str(public_id),
+                code,
+                suppressant,
+            )
         )
     visits = _rows(Visit, of_these, "date", "public_id", "date", "edss", "scheduled")
     for patient_id, public_id, day, edss, scheduled in visits:
@@ -166,6 +191,12 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
         )
         if code == JCV_INDEX:
             records.jcv.append(Dated(day, str(public_id)))
+    pregnancies = _rows(Pregnancy, of_these, "start", "public_id", "start", "end", "therapy_action")
+    for patient_id, public_id, start, end, action in pregnancies:
+        if patient_id in out:
+            out[patient_id].pregnancies.append(
+                safety.Pregnancy(start, end, TherapyAction(action), str(public_id))
+            )
     return out
 
 

@@ -183,7 +183,7 @@ def _row(a: Assessment, now: Any) -> tuple[PatientStatus, dict[str, Any]]:
         closed_years_key=a.closed_years_key,
         magnims=a.scores.magnims.minimum_points if a.scores else None,
         rio=a.scores.rio.minimum_points if a.scores else None,
-        mri_due=a.mri_due,
+        mri_due=a.next_mri_due,
         edss_due=a.edss_due,
         jcv_due=a.jcv_due,
     )

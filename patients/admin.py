@@ -119,8 +119,8 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Therapy)
 class TherapyAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "therapy_class"]
-    list_filter = ["therapy_class"]
+    list_display = ["name", "code", "therapy_class", "immunosuppressant"]
+    list_filter = ["therapy_class", "immunosuppressant"]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         save_therapy(obj, actor=Actor.of(request.user))

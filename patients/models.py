@@ -184,7 +184,8 @@ class TherapyClass(models.TextChoices):
 
 
 class Therapy(models.Model):
-    """The catalogue of disease-modifying therapies (spec §7), loaded by a data migration.
+    """The catalogue of disease-modifying therapies (spec §7), loaded by a data migration,
+    with the immunosuppressants that count in the natalizumab PML risk (spec §7.1).
 
     The months before activity counts as failure follow from the class (spec §3) and live
     in one place, `monitoring/clinical/thresholds.py`: the engine reads them from there.
@@ -197,6 +198,11 @@ class Therapy(models.Model):
         choices=TherapyClass.choices,
         help_text="Decides the re-baseline: 6 months (maintenance) or 24 months after the "
         "first course (induction).",
+    )
+    immunosuppressant = models.BooleanField(
+        default=False,
+        help_text="A course of it before natalizumab counts as prior immunosuppressant in the "
+        "PML risk (Tysabri SmPC 4.4).",
     )
 
     class Meta:

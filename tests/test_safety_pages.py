@@ -5,6 +5,7 @@ patient page lists labs with out-of-range values marked and what is due."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 from decimal import Decimal
 
 import pytest
@@ -90,3 +91,46 @@ def test_patient_page_lists_labs_with_out_of_range_marked_and_due_tests(nurse_cl
     assert 'id="safety"' in page
     assert '<tr class="out-of-range">' in page and "90 10*9/L" in page
     assert 'data-item="natalizumab-jcv"' in page
+
+
+def test_the_lab_form_does_not_offer_the_brain_mri(nurse_client, patient):
+    page = nurse_client.get(f"/patients/{patient.public_id}/new/lab/").content.decode()
+    assert "Platelets" in page and "Brain MRI" not in page
+
+
+def test_a_pregnancy_on_the_timeline_in_the_records_and_explaining_an_overdue_test(
+    nurse_client, patient, django_capture_on_commit_callbacks
+):
+    today = timezone.localdate()
+    on_natalizumab(patient, days=400)  # the JCV test after the one before start is overdue
+    start = today - dt.timedelta(days=300)
+    url = f"/patients/{patient.public_id}/new/pregnancy/"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = nurse_client.post(
+            url,
+            {
+                "start": start.isoformat(),
+                "due_date": (start + dt.timedelta(days=280)).isoformat(),
+                "end": "",
+                "outcome": "ongoing",
+                "therapy_action": "paused",
+            },
+        )
+    assert response.status_code == 302
+    evaluate([patient.pk])
+    response = nurse_client.get(f"/patients/{patient.public_id}/")
+    figure = response.context["timeline"]
+    [band] = [t for t in figure["data"] if t["name"] == "Pregnancy"]
+    assert (band["x"][0], band["x"][1]) == (start.isoformat(), today.isoformat())
+    assert band["yaxis"] == "y" and band["hoveron"] == "fills"
+    assert band["text"].startswith(f"Pregnancy from {start.isoformat()}, ongoing, due ")
+    assert band["text"].endswith("; paused")
+    dashed = [s for s in figure["layout"]["shapes"] if s["line"].get("dash") == "dash"]
+    assert [s["x0"] for s in dashed] == [start.isoformat()]  # ongoing: no end line
+    page = response.content.decode()
+    assert 'id="pregnancies"' in page and "<td>Paused</td>" in page
+    due_row = page[page.index('data-item="natalizumab-jcv"') :].split("</tr>")[0]
+    assert f"during a pregnancy from {start.isoformat()}, ongoing (therapy paused)" in due_row
+    [alert] = Alert.objects.filter(patient=patient, rule=Rule.JCV_OVERDUE)
+    assert "A pregnancy explains the gap" in alert.explanation
+    assert html.escape(alert.explanation) in page

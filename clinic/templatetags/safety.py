@@ -9,10 +9,10 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from monitoring.clinical.safety import JCV_INDEX, Course, assess_safety
+from monitoring.clinical.safety import JCV_INDEX
 from monitoring.models import LabResult
 from monitoring.safety_records import protocol
-from outcomes.assessment import IMMUNOSUPPRESSANTS
+from outcomes.assessment import safety_status
 from outcomes.records import load
 from patients.models import Patient
 
@@ -33,14 +33,7 @@ def safety_card(patient: Patient) -> dict[str, Any]:
     monitoring protocols say is due: the engine's answer for today, for this one patient."""
     today = timezone.localdate()
     records = load([patient.pk])[patient.pk]
-    status = assess_safety(
-        [Course(c.code, c.therapy_class, c.start, c.end) for c in records.courses],
-        records.labs,
-        protocol(),
-        as_of=today,
-        sex=records.sex,
-        immunosuppressants=IMMUNOSUPPRESSANTS,
-    )
+    status = safety_status(records, protocol(), as_of=today)
     flagged = {o.lab.public_id: o.reason for o in status.out_of_range}
     rows = []
     for lab in LabResult.objects.filter(patient=patient).select_related("analyte"):

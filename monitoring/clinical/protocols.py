@@ -1,6 +1,7 @@
 """The analytes and monitoring protocols of spec §7.1, as first loaded into the catalogue.
 
-The data migrations `monitoring.0005`/`0006` load these rows; from then on the catalogue
+The data migrations `monitoring.0009_load_safety_catalogue` and
+`0013_pml_high_risk_mri_item` load these rows; from then on the catalogue
 tables are the truth (admins edit them, audited) and the engine reads dataclasses built from
 them. `tests/test_safety_catalogue.py` holds the loaded rows to this list.
 
@@ -13,7 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from monitoring.clinical.safety import Anchor, Check, Phase, ProtocolItem, Severity
+from monitoring.clinical.safety import (
+    BRAIN_MRI,
+    Anchor,
+    Check,
+    Condition,
+    Phase,
+    ProtocolItem,
+    Severity,
+)
 
 LOCAL_SYSTEM = "https://mstrack.example/fhir/CodeSystem/safety-analyte"
 
@@ -81,6 +90,9 @@ ANALYTES: tuple[Analyte, ...] = (
     Analyte("ecg", "ECG", "", "", qualitative=True),
     Analyte("eye-exam", "Macular (eye) examination", "", "", qualitative=True),
     Analyte("blood-pressure", "Blood pressure (systolic)", "", "mm[Hg]"),
+    # The brain MRI of the MRI records (monitoring.MriScan), which the evaluation gives the
+    # protocol beside the labs; refused as a lab result. Local code.
+    Analyte(BRAIN_MRI, "Brain MRI (from the MRI records)", "", "", qualitative=True),
 )
 
 HIGH_EFFICACY_AND_INDUCTION = ("high_efficacy", "induction")
@@ -93,6 +105,10 @@ SCREENING_SOURCE = (
     "ECTRIMS/EAN 2018 guideline on pharmacological treatment of MS"
 )
 TYSABRI = "Tysabri (natalizumab) SmPC section 4.4"
+TYSABRI_MRI = (
+    "Tysabri (natalizumab) SmPC section 4.4 (more frequent MRI at higher PML risk); every "
+    "3-4 months: McGuigan et al., J Neurol Neurosurg Psychiatry 2016 (expert group)"
+)
 LEMTRADA = "Lemtrada (alemtuzumab) SmPC section 4.4"
 MAVENCLAD = "Mavenclad (cladribine) SmPC sections 4.2 and 4.4"
 TECFIDERA = "Tecfidera/Vumerity (fumarate) SmPC section 4.4"
@@ -158,6 +174,16 @@ SPEC_PROTOCOL: tuple[ProtocolItem, ...] = (
         every_months=6,
         stop_above=1.5,
         label="Anti-JCV antibody index every 6 months (while negative or index <= 1.5)",
+    ),
+    # High PML risk: MRI every 3-4 months, due at the latest 4 months after the last scan.
+    _on(
+        "natalizumab-pml-high-risk-mri",
+        ("natalizumab",),
+        BRAIN_MRI,
+        TYSABRI_MRI,
+        every_months=4,
+        condition=Condition.PML_HIGH_RISK,
+        label="Brain MRI every 3-4 months at high PML risk",
     ),
     # Alemtuzumab: monthly and 3-monthly until 48 months after the last infusion.
     *(

@@ -3,8 +3,9 @@ result means.
 
 Protocols are data (`ProtocolItem`, loaded from the admin-editable catalogue); the functions
 here decide, over plain lab results and treatment episodes, what is due and when, what is
-overdue, which results are out of range, the natalizumab PML risk class and whether the
-year-2 cladribine course may be given. Nothing here imports Django.
+overdue, which results are out of range, the natalizumab PML risk class, whether the
+year-2 cladribine course may be given, and which pregnancy explains a gap in a therapy
+[§7.2]. Nothing here imports Django.
 
 Values arrive in the catalogue unit of their analyte (`convert()` does that once, on entry):
 lymphocytes in cells/mm³, platelets in 10⁹/L, creatinine in µmol/L, TSH in mIU/L.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from operator import attrgetter
@@ -26,6 +27,9 @@ NATALIZUMAB = "natalizumab"
 CLADRIBINE = "cladribine"
 JCV_INDEX = "jcv-index"
 LYMPHOCYTES = "lymphocytes"
+# The brain MRI of the MRI records, fed to the protocol beside the labs: an item may ask for
+# one (natalizumab at high PML risk). It is never entered as a lab result.
+BRAIN_MRI = "brain-mri"
 BEFORE_START_MONTHS = 12  # how long a missing screening stays overdue
 
 
@@ -54,6 +58,12 @@ class Check(StrEnum):
     ABNORMAL = "abnormal"  # a qualitative result other than negative (urinalysis)
 
 
+class Condition(StrEnum):
+    """What the engine must find for a conditional item to apply."""
+
+    PML_HIGH_RISK = "pml_high_risk"  # natalizumab, PML risk class high (see pml_risk)
+
+
 class Severity(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
@@ -68,7 +78,8 @@ class ProtocolItem:
     repeats `every_weeks`/`every_months` after the last result, or falls due on the fixed
     `points_months` after its anchor; it runs from `from_months` until `until_months` after
     the anchor (open-ended while on the therapy when None). A before-start item is met by a
-    result from `window_months` before the start on.
+    result from `window_months` before the start on. An item with a `condition` applies only
+    while the engine finds it (MRI every 3-4 months at high PML risk).
     """
 
     code: str
@@ -90,6 +101,7 @@ class ProtocolItem:
     sex: str = ""  # only for patients of this sex (pregnancy test: female)
     severity: Severity = Severity.MEDIUM
     label: str = ""
+    condition: Condition | None = None
 
     def applies_to(self, therapy: str, therapy_class: str, sex: str = "") -> bool:
         if self.sex and sex and sex != self.sex:
@@ -117,10 +129,14 @@ class Lab:
 
 @dataclass(frozen=True, slots=True)
 class Course:
+    """A therapy course; `immunosuppressant` as the therapy catalogue marks it (a course of one
+    before natalizumab is a prior immunosuppressant in the PML risk)."""
+
     therapy: str
     therapy_class: str
     start: dt.date
     end: dt.date | None = None
+    immunosuppressant: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +176,59 @@ def episodes(courses: Iterable[Course]) -> list[Episode]:
     return out
 
 
+# --- Pregnancy [§7.2] --------------------------------------------------------------------
+
+
+class TherapyAction(StrEnum):
+    """What was done with the therapy during a pregnancy [§7.2]."""
+
+    NONE = "none"  # no therapy at the time
+    CONTINUED = "continued"
+    PAUSED = "paused"
+    WASHED_OUT = "washed_out"
+
+
+_ACTION_WORDS = {
+    TherapyAction.NONE: "no therapy",
+    TherapyAction.CONTINUED: "therapy continued",
+    TherapyAction.PAUSED: "therapy paused",
+    TherapyAction.WASHED_OUT: "therapy washed out",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Pregnancy:
+    """A recorded pregnancy [§7.2]: from `start` to `end` (None while ongoing)."""
+
+    start: dt.date
+    end: dt.date | None
+    therapy_action: TherapyAction
+    public_id: str = ""
+
+    @property
+    def words(self) -> str:
+        until = f" to {self.end.isoformat()}" if self.end else ", ongoing"
+        return (
+            f"a pregnancy from {self.start.isoformat()}{until} "
+            f"({_ACTION_WORDS[self.therapy_action]})"
+        )
+
+
+def pregnancy_on(pregnancies: Iterable[Pregnancy], day: dt.date) -> Pregnancy | None:
+    """The pregnancy under way on `day` (an ongoing one from its start on) without the
+    therapy going on through it (paused, washed out, or none): a test that fell due then, or
+    a relapse that began then, happened in a gap of the therapy [§7.2]. A pregnancy on a
+    continued therapy explains nothing: its monitoring goes on. The latest, if several."""
+    found = None
+    for pregnancy in pregnancies:
+        if pregnancy.therapy_action is TherapyAction.CONTINUED:
+            continue
+        if pregnancy.start <= day and (pregnancy.end is None or day <= pregnancy.end):
+            if found is None or pregnancy.start > found.start:
+                found = pregnancy
+    return found
+
+
 # --- Units -------------------------------------------------------------------------------
 
 
@@ -190,13 +259,15 @@ def convert(
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """An item's next test: due on `due`, overdue once the day has passed without one."""
+    """An item's next test: due on `due`, overdue once the day has passed without one. An
+    overdue item names the pregnancy under way on its due day, if one paused the therapy."""
 
     item: ProtocolItem
     therapy: str
     due: dt.date
     overdue: bool
     last: Lab | None
+    pregnancy: Pregnancy | None = None
 
 
 def _add(day: dt.date, *, months: int = 0, weeks: int = 0) -> dt.date:
@@ -227,12 +298,16 @@ def due_items(
     *,
     as_of: dt.date,
     sex: str = "",
+    conditions: frozenset[Condition] = frozenset(),
 ) -> list[Due]:
-    """The tests this episode's protocol asks for on `as_of`, each with its due date."""
+    """The tests this episode's protocol asks for on `as_of`, each with its due date; an item
+    with a condition only when the condition is among those found for the episode."""
     out: list[Due] = []
     screening = episode.running(as_of) and as_of <= add_months(episode.start, BEFORE_START_MONTHS)
     for item in protocol:
         if not item.applies_to(episode.therapy, episode.therapy_class, sex):
+            continue
+        if item.condition is not None and item.condition not in conditions:
             continue
         labs = by_analyte.get(item.analyte, ())
         if item.phase is Phase.BEFORE_START:
@@ -368,6 +443,7 @@ def out_of_range(
     by_analyte: Mapping[str, Sequence[Lab]],
     *,
     as_of: dt.date,
+    conditions: frozenset[Condition] = frozenset(),
 ) -> list[OutOfRange]:
     """The latest result of each checked item, when it breaks the item's threshold. A later
     result back in range clears it."""
@@ -375,6 +451,8 @@ def out_of_range(
     seen: set[tuple[str, Check]] = set()
     for item in protocol:
         if item.check is None or item.phase is not Phase.ON_THERAPY:
+            continue
+        if item.condition is not None and item.condition not in conditions:
             continue
         if not item.applies_to(episode.therapy, episode.therapy_class):
             continue
@@ -698,11 +776,16 @@ def assess_safety(
     *,
     as_of: dt.date,
     sex: str = "",
-    immunosuppressants: frozenset[str] = frozenset(),
+    pregnancies: Sequence[Pregnancy] = (),
 ) -> SafetyStatus:
     """The safety status on `as_of` of every episode still monitored: the running one, and
-    earlier ones whose items outlast them (alemtuzumab)."""
-    eps = episodes(c for c in courses if c.start <= as_of)
+    earlier ones whose items outlast them (alemtuzumab).
+
+    A natalizumab episode has a prior immunosuppressant when a course marked so started
+    before it. An overdue item names the pregnancy that explains its gap, if one does
+    (`pregnancy_on` its due day)."""
+    given = [c for c in courses if c.start <= as_of]
+    eps = episodes(given)
     if not eps:
         return NOTHING
     by_analyte: dict[str, list[Lab]] = {}
@@ -711,18 +794,30 @@ def assess_safety(
     due: list[Due] = []
     found: list[OutOfRange] = []
     pml = cladribine = None
-    for i, episode in enumerate(eps):
-        items = protocol.of(episode)
-        if items:
-            due.extend(due_items(episode, items, by_analyte, as_of=as_of, sex=sex))
-            found.extend(out_of_range(episode, items, by_analyte, as_of=as_of))
+    for episode in eps:
+        conditions: frozenset[Condition] = frozenset()
         if episode.therapy == NATALIZUMAB:
-            prior = any(e.therapy in immunosuppressants for e in eps[:i])
+            prior = any(c.immunosuppressant and c.start < episode.start for c in given)
             jcv = by_analyte.get(JCV_INDEX, [])
-            pml = pml_risk(episode, jcv, as_of=as_of, prior_immunosuppressant=prior) or pml
+            risk = pml_risk(episode, jcv, as_of=as_of, prior_immunosuppressant=prior)
+            if risk is not None and risk.risk is PmlRisk.HIGH:
+                conditions = frozenset({Condition.PML_HIGH_RISK})
+            pml = risk or pml
         elif episode.therapy == CLADRIBINE:
             lymphocytes = by_analyte.get(LYMPHOCYTES, [])
             cladribine = cladribine_year2(episode, lymphocytes, as_of=as_of) or cladribine
+        items = protocol.of(episode)
+        if items:
+            due.extend(
+                due_items(episode, items, by_analyte, as_of=as_of, sex=sex, conditions=conditions)
+            )
+            found.extend(
+                out_of_range(episode, items, by_analyte, as_of=as_of, conditions=conditions)
+            )
+    if pregnancies:
+        due = [
+            replace(d, pregnancy=pregnancy_on(pregnancies, d.due)) if d.overdue else d for d in due
+        ]
     return SafetyStatus(tuple(due), tuple(found), pml, cladribine)
 
 

@@ -10,6 +10,8 @@ def load(apps, schema_editor):
     stand when this runs; admins edit them from then on."""
     Analyte = apps.get_model("monitoring", "Analyte")
     MonitoringItem = apps.get_model("monitoring", "MonitoringItem")
+    # Fields added to the rows since (the item's condition) are set by their own migrations.
+    columns = {f.name for f in MonitoringItem._meta.get_fields()}
     analytes = {}
     for a in ANALYTES:
         analytes[a.code], _ = Analyte.objects.update_or_create(code=a.code, defaults=asdict(a))
@@ -22,6 +24,7 @@ def load(apps, schema_editor):
         values["threshold"] = str(values.pop("check") or "")
         for key in ("phase", "anchor", "severity"):
             values[key] = str(values[key])
+        values = {key: value for key, value in values.items() if key in columns}
         MonitoringItem.objects.update_or_create(code=item.code, defaults=values)
 
 

@@ -16,9 +16,11 @@ from monitoring.clinical.safety import (
     Episode,
     Lab,
     PmlRisk,
+    Pregnancy,
     Protocol,
     SafetyStatus,
     Severity,
+    TherapyAction,
     Year2,
     assess_safety,
     cladribine_year2,
@@ -38,14 +40,16 @@ CLASSES = {
     "fingolimod": "platform",
     "teriflunomide": "platform",
     "interferon-beta": "platform",
-    "mitoxantrone": "platform",
+    "mitoxantrone": "induction",
+    "azathioprine": "platform",
 }
+IMMUNOSUPPRESSANTS = {"mitoxantrone", "azathioprine"}  # as the catalogue marks them
 PROTOCOL = Protocol(SPEC_PROTOCOL)
 SCREENING = ("hbsag", "hcv-ab", "hiv-ab", "vzv-igg", "tb-igra", "pregnancy-test")
 
 
 def course(therapy: str, start: dt.date, end: dt.date | None = None) -> Course:
-    return Course(therapy, CLASSES[therapy], start, end)
+    return Course(therapy, CLASSES[therapy], start, end, therapy in IMMUNOSUPPRESSANTS)
 
 
 def screened(day: dt.date) -> list[Lab]:
@@ -61,7 +65,6 @@ def status(
         PROTOCOL,
         as_of=as_of,
         sex=sex,
-        immunosuppressants=frozenset({"mitoxantrone"}),
     )
 
 
@@ -197,6 +200,117 @@ def test_pml_prior_immunosuppressant_from_an_earlier_course():
     s = status(courses, labs, OVER_24)
     assert s.pml is not None and s.pml.risk is PmlRisk.HIGH and s.pml.prior_immunosuppressant
     assert "Tysabri SmPC" in s.pml.explanation
+
+
+def test_pml_prior_immunosuppressant_only_a_marked_course_before_the_episode():
+    jcv = [Lab("jcv-index", D(2023, 12, 1), 0.5, text="positive")]
+    unmarked = [course("interferon-beta", D(2019, 1, 1), D(2020, 1, 1))]
+    s = status([*unmarked, course("natalizumab", PML_START)], jcv, OVER_24)
+    assert s.pml is not None and not s.pml.prior_immunosuppressant and s.pml.risk is PmlRisk.LOW
+    # Azathioprine between two natalizumab episodes: prior to the second one only.
+    courses = [
+        course("natalizumab", D(2016, 1, 1), D(2017, 1, 1)),
+        course("azathioprine", D(2017, 2, 1), D(2019, 1, 1)),
+        course("natalizumab", PML_START),
+    ]
+    s = status(courses, jcv, OVER_24)
+    assert s.pml is not None and s.pml.prior_immunosuppressant and s.pml.risk is PmlRisk.HIGH
+    assert "with prior immunosuppressant" in s.pml.explanation
+
+
+# --- Natalizumab at high PML risk: MRI every 3-4 months ------------------------------------
+
+PML_MRI = "natalizumab-pml-high-risk-mri"
+
+
+def mri_due(
+    index: float, as_of: dt.date, *, prior: bool = False, scans: tuple[dt.date, ...] = ()
+) -> tuple[dt.date, bool] | None:
+    courses = [course("natalizumab", PML_START)]
+    if prior:
+        courses.insert(0, course("mitoxantrone", D(2019, 1, 1), D(2019, 6, 1)))
+    labs = [Lab("jcv-index", D(2023, 12, 1), index, text="positive")]
+    labs += [Lab("brain-mri", day) for day in scans]
+    return due(status(courses, labs, as_of), PML_MRI)
+
+
+@pytest.mark.parametrize(
+    ("index", "as_of", "prior", "asked"),
+    [
+        (0.9, OVER_24, False, False),  # low
+        (0.9, AT_24, True, False),  # moderate: exactly 24 months is not more
+        (0.9, OVER_24, True, True),  # high: prior immunosuppressant, over 24 months
+        (1.5, OVER_24, False, False),  # moderate
+        (1.51, AT_24, False, False),  # moderate
+        (1.51, OVER_24, False, True),  # high
+    ],
+)
+def test_pml_mri_asked_at_high_risk_only_at_the_boundaries(index, as_of, prior, asked):
+    assert (mri_due(index, as_of, prior=prior) is not None) is asked
+
+
+def test_pml_mri_due_four_months_after_the_last_scan_and_cleared_by_a_new_one():
+    # No scan since natalizumab started: due 4 months after the start, long overdue.
+    assert mri_due(1.6, OVER_24) == (D(2022, 5, 10), True)
+    scans = (D(2023, 10, 20),)
+    assert mri_due(1.6, D(2024, 2, 20), scans=scans) == (D(2024, 2, 20), False)
+    assert mri_due(1.6, D(2024, 2, 21), scans=scans) == (D(2024, 2, 20), True)
+    later = (*scans, D(2024, 2, 21))
+    assert mri_due(1.6, D(2024, 2, 21), scans=later) == (D(2024, 6, 21), False)
+
+
+def test_pml_mri_item_cites_its_source():
+    [item] = [i for i in SPEC_PROTOCOL if i.code == PML_MRI]
+    assert (item.every_months, item.analyte, item.condition) == (4, "brain-mri", "pml_high_risk")
+    assert "Tysabri" in item.source and "McGuigan" in item.source
+
+
+# --- Pregnancy: a gap it explains [§7.2] ---------------------------------------------------
+
+
+def pregnancy(start: dt.date, end: dt.date | None, action: str = "paused") -> Pregnancy:
+    return Pregnancy(start, end, TherapyAction(action), "p-1")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "action", "explains"),
+    [
+        (D(2024, 3, 1), None, "paused", True),  # ongoing: under way on the due day
+        (D(2024, 7, 10), None, "paused", True),  # starts on the due day
+        (D(2024, 3, 1), D(2024, 7, 10), "washed_out", True),  # ends on the due day
+        (D(2024, 3, 1), D(2024, 7, 9), "paused", False),  # ended before the item fell due
+        (D(2024, 7, 11), None, "paused", False),  # the test was late before it began
+        (D(2024, 3, 1), None, "none", True),
+        (D(2024, 3, 1), None, "continued", False),  # on therapy: monitoring goes on
+    ],
+)
+def test_an_overdue_item_names_the_pregnancy_that_explains_its_gap(start, end, action, explains):
+    c = [course("natalizumab", NTZ_START)]
+    s = assess_safety(
+        c,
+        ntz_labs(),
+        PROTOCOL,
+        as_of=D(2024, 9, 1),
+        sex="female",
+        pregnancies=[pregnancy(start, end, action)],
+    )
+    [jcv] = [d for d in s.due if d.item.code == "natalizumab-jcv"]
+    assert (jcv.due, jcv.overdue) == (D(2024, 7, 10), True)
+    assert (jcv.pregnancy is not None) is explains
+
+
+def test_an_item_not_overdue_names_no_pregnancy_and_the_latest_one_is_named():
+    c = [course("natalizumab", NTZ_START)]
+    both = [pregnancy(D(2024, 3, 1), None), pregnancy(D(2020, 1, 1), D(2024, 8, 1))]
+    s = assess_safety(c, ntz_labs(), PROTOCOL, as_of=D(2024, 7, 10), pregnancies=both)
+    assert all(d.pregnancy is None for d in s.due)
+    s = assess_safety(c, ntz_labs(), PROTOCOL, as_of=D(2024, 9, 1), pregnancies=both)
+    [jcv] = [d for d in s.due if d.item.code == "natalizumab-jcv"]
+    assert jcv.pregnancy is not None and jcv.pregnancy.start == D(2024, 3, 1)
+    assert jcv.pregnancy.words == "a pregnancy from 2024-03-01, ongoing (therapy paused)"
+    assert pregnancy(D(2024, 3, 1), D(2024, 11, 30), "washed_out").words == (
+        "a pregnancy from 2024-03-01 to 2024-11-30 (therapy washed out)"
+    )
 
 
 # --- Alemtuzumab --------------------------------------------------------------------------
