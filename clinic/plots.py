@@ -81,7 +81,8 @@ class Functional:
 
 @dataclass(frozen=True, slots=True)
 class Pregnancy:
-    """A pregnancy [§7.2]; `end` None while ongoing. `outcome` and `therapy` in words."""
+    """A pregnancy [§7.2]; `end` None while ongoing. `outcome` and `therapy` in words
+    ("Live birth", "therapy paused")."""
 
     start: dt.date
     end: dt.date | None
@@ -96,7 +97,7 @@ class Pregnancy:
             span = f"from {_iso(self.start)}, ongoing{due}"
         else:
             span = f"{_iso(self.start)} to {_iso(self.end)}, {self.outcome.lower()}"
-        return f"Pregnancy {span}; {self.therapy.lower()}"
+        return f"Pregnancy {span}; {self.therapy}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,15 +418,15 @@ def _courses(data: Timeline) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
         )
         notes.append(_note(day, 0.0, "re-baseline", 11))
     for p in data.pregnancies:
-        for day in (p.start, p.end):
-            if day is not None and data.start <= day <= data.end:
+        for edge in (p.start, p.end):
+            if edge is not None and data.start <= edge <= data.end:
                 shapes.append(
                     {
                         "type": "line",
                         "xref": "x",
                         "yref": "paper",
-                        "x0": _iso(day),
-                        "x1": _iso(day),
+                        "x0": _iso(edge),
+                        "x1": _iso(edge),
                         "y0": 0,
                         "y1": 1,
                         "line": {"color": PURPLE, "dash": "dash", "width": 1},

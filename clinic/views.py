@@ -23,6 +23,7 @@ from alerts.models import Alert, AlertState
 from clinic import forms, plots, safety_forms
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
 from monitoring.clinical.explain import explain_definition, explain_treatment_rules
+from monitoring.clinical.safety import THERAPY_ACTION_WORDS, TherapyAction
 from monitoring.models import (
     AdverseEvent,
     LabResult,
@@ -389,7 +390,7 @@ def _timeline(
                 p.end,
                 p.due_date,
                 p.get_outcome_display(),
-                p.get_therapy_action_display(),
+                THERAPY_ACTION_WORDS[TherapyAction(p.therapy_action)],
             )
             for p in pregnancies
         ],

@@ -80,15 +80,17 @@ def test_nfl_one_series_per_assay_and_matrix_with_the_age_limit_of_each_date():
 
 
 def test_pregnancies_are_strips_on_the_edss_panel_with_their_start_and_end_across_all():
-    ended = plots.Pregnancy(D(2020, 2, 1), D(2020, 10, 20), None, "Live birth", "Paused")
-    ongoing = plots.Pregnancy(D(2026, 1, 5), None, D(2026, 10, 12), "Ongoing", "Washed out")
+    ended = plots.Pregnancy(D(2020, 2, 1), D(2020, 10, 20), None, "Live birth", "therapy paused")
+    ongoing = plots.Pregnancy(D(2026, 1, 5), None, D(2026, 10, 12), "Ongoing", "therapy washed out")
     figure = plots.timeline(_timeline(pregnancies=[ongoing, ended]))
     go.Figure(figure)
     first, second = _traces(figure, "Pregnancy")
     assert first["x"] == ["2020-02-01", "2020-10-20", "2020-10-20", "2020-02-01", "2020-02-01"]
-    assert first["text"] == "Pregnancy 2020-02-01 to 2020-10-20, live birth; paused"
+    assert first["text"] == "Pregnancy 2020-02-01 to 2020-10-20, live birth; therapy paused"
     assert second["x"][:2] == ["2026-01-05", "2026-06-01"]  # ongoing: to the axis's end
-    assert second["text"] == "Pregnancy from 2026-01-05, ongoing, due 2026-10-12; washed out"
+    assert (
+        second["text"] == "Pregnancy from 2026-01-05, ongoing, due 2026-10-12; therapy washed out"
+    )
     assert [t["showlegend"] for t in (first, second)] == [True, False]
     assert {t["yaxis"] for t in (first, second)} == {"y"}  # the EDSS panel
     lines = [s["x0"] for s in figure["layout"]["shapes"] if s["line"].get("dash") == "dash"]

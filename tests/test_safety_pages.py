@@ -124,7 +124,7 @@ def test_a_pregnancy_on_the_timeline_in_the_records_and_explaining_an_overdue_te
     assert (band["x"][0], band["x"][1]) == (start.isoformat(), today.isoformat())
     assert band["yaxis"] == "y" and band["hoveron"] == "fills"
     assert band["text"].startswith(f"Pregnancy from {start.isoformat()}, ongoing, due ")
-    assert band["text"].endswith("; paused")
+    assert band["text"].endswith("; therapy paused")
     dashed = [s for s in figure["layout"]["shapes"] if s["line"].get("dash") == "dash"]
     assert [s["x0"] for s in dashed] == [start.isoformat()]  # ongoing: no end line
     page = response.content.decode()

@@ -188,7 +188,7 @@ class TherapyAction(StrEnum):
     WASHED_OUT = "washed_out"
 
 
-_ACTION_WORDS = {
+THERAPY_ACTION_WORDS = {
     TherapyAction.NONE: "no therapy",
     TherapyAction.CONTINUED: "therapy continued",
     TherapyAction.PAUSED: "therapy paused",
@@ -210,7 +210,7 @@ class Pregnancy:
         until = f" to {self.end.isoformat()}" if self.end else ", ongoing"
         return (
             f"a pregnancy from {self.start.isoformat()}{until} "
-            f"({_ACTION_WORDS[self.therapy_action]})"
+            f"({THERAPY_ACTION_WORDS[self.therapy_action]})"
         )
 
 
