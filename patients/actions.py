@@ -21,7 +21,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models.fields.mixins import FieldCacheMixin
 from django.utils import timezone
 
-from mstrack.db import insert_instances
+from mstrack.db import insert_instances, written_fields
 from patients.identifiers import normalise_identifier
 from patients.models import (
     AuditAction,
@@ -64,9 +64,7 @@ class Actor:
 def snapshot(instance: models.Model) -> dict[str, Any]:
     """The stored values of a record as JSON, for the audit trail."""
     values = {}
-    for field in instance._meta.concrete_fields:
-        if field.primary_key:
-            continue
+    for field in written_fields(type(instance)):
         value = getattr(instance, field.attname)
         if isinstance(field, models.DecimalField) and value is not None:
             # As the database stores it, whatever the caller typed (3.5 is stored 3.50).

@@ -250,6 +250,11 @@ class Patient(Validated):
     last_edss = models.DecimalField(
         "current EDSS", max_digits=4, decimal_places=2, null=True, blank=True, editable=False
     )
+    # Rewritten by the evaluation and when an alert is resolved (alerts.concern), so that
+    # the dashboard reads its first page off an index instead of counting every patient's
+    # alerts: the order of concern as one number, and the next monitoring due.
+    concern = models.PositiveIntegerField(default=0, editable=False)
+    next_due = models.DateField("next due", null=True, blank=True, editable=False)
 
     objects = PatientQuerySet.as_manager()
 
@@ -286,6 +291,8 @@ class Patient(Validated):
             models.Index(fields=["last_visit"], name="patient_last_visit"),
             models.Index(fields=["last_edss"], name="patient_last_edss"),
             models.Index(fields=["birth_date"], name="patient_birth_date"),
+            models.Index(fields=["-concern", "mrn", "id"], name="patient_concern"),
+            models.Index(fields=["next_due"], name="patient_next_due"),
         ]
 
     def __str__(self) -> str:
