@@ -16,6 +16,7 @@ from collections.abc import Collection
 from django.db.models import Count
 
 from alerts.models import Alert, AlertState, Severity
+from mstrack.db import update_many
 from outcomes.models import NedaState, PatientStatus
 from patients.models import Patient
 
@@ -69,5 +70,5 @@ def rank(patient_ids: Collection[int]) -> int:
         )
         if (now, due) != (was, was_due):
             changed.append(Patient(pk=pk, concern=now, next_due=due))
-    Patient.objects.bulk_update(changed, ["concern", "next_due"], batch_size=1000)
+    update_many(changed, ["concern", "next_due"])
     return len(changed)

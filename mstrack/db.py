@@ -242,6 +242,23 @@ def execute_many(sql: str, rows: list[list[Any]]) -> None:
         driver.prepare_threshold = threshold
 
 
+def update_many(objs: Sequence[models.Model], names: Sequence[str]) -> None:
+    """Write these columns of existing rows, one pipelined statement per row. bulk_update
+    builds one CASE expression per column through the ORM: a tenth of a worker's time in a
+    sweep that ranked every patient anew."""
+    if not objs:
+        return
+    meta = objs[0]._meta
+    fields = [meta.get_field(name) for name in names]
+    db = connections[DEFAULT_DB_ALIAS]
+    quote = db.ops.quote_name
+    assignments = ", ".join(f"{quote(column(f))} = {placeholder(f)}" for f in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    execute_many(
+        sql, [[*(db_value(f, getattr(o, f.attname), db) for f in fields), o.pk] for o in objs]
+    )
+
+
 def insert_new(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) -> None:
     """Insert new rows of one model (their primary keys stay unset), one statement per row
     in a pipelined `execute_many`. bulk_create's UNNEST form on PostgreSQL has the driver
