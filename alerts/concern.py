@@ -1,10 +1,11 @@
-"""The dashboard's order of concern and next due date, kept on each patient row.
+"""The dashboard's sort columns kept on each patient row: the order of concern, the next
+due date and the current therapy.
 
 The dashboard ranks patients by their open alerts (high, then medium), then NEDA-3 lost or
 unknown, then low alerts. Counting every patient's alerts per page view took over a second
 at 100,000 patients, so the rank is stored (`Patient.concern`, indexed) and rewritten
 whenever its inputs change: by the evaluation, which raises and clears alerts and stores
-NEDA-3, and when a neurologist resolves an alert.
+NEDA-3, the due dates and the current course, and when a neurologist resolves an alert.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from patients.models import Patient
 
 # Each part counts up to CAP, so that one part never reaches into the next one's digits.
 CAP = 99
+COLUMNS = ("concern", "next_due", "therapy_name")
 NEDA3_WEIGHT: dict[str, int] = {NedaState.NOT_MET: 2, NedaState.UNKNOWN: 1}  # else 0
 
 
@@ -51,24 +53,25 @@ def rank(patient_ids: Collection[int]) -> int:
     )
     for patient_id, severity, n in rows:
         open_alerts[patient_id][severity] = n
-    statuses: dict[int, tuple[str | None, dt.date | None]] = {}
-    for patient_id, neda3, mri_due, edss_due in PatientStatus.objects.filter(
+    statuses: dict[int, tuple[str | None, dt.date | None, str | None]] = {}
+    for patient_id, neda3, mri_due, edss_due, therapy in PatientStatus.objects.filter(
         patient_id__in=ids
-    ).values_list("patient_id", "neda3", "mri_due", "edss_due"):
-        statuses[patient_id] = (neda3, min((d for d in (mri_due, edss_due) if d), default=None))
+    ).values_list("patient_id", "neda3", "mri_due", "edss_due", "therapy_course__therapy__name"):
+        due = min((d for d in (mri_due, edss_due) if d), default=None)
+        statuses[patient_id] = (neda3, due, therapy)
     changed = []
-    for pk, was, was_due in Patient.objects.filter(pk__in=ids).values_list(
-        "pk", "concern", "next_due"
+    for pk, *was in Patient.objects.filter(pk__in=ids).values_list(
+        "pk", "concern", "next_due", "therapy_name"
     ):
         counts = open_alerts.get(pk, Counter())
-        neda3, due = statuses.get(pk, (None, None))
+        neda3, due, therapy = statuses.get(pk, (None, None, None))
         now = concern(
             high=counts[Severity.HIGH],
             medium=counts[Severity.MEDIUM],
             low=counts[Severity.LOW],
             neda3=neda3,
         )
-        if (now, due) != (was, was_due):
-            changed.append(Patient(pk=pk, concern=now, next_due=due))
-    update_many(changed, ["concern", "next_due"])
+        if [now, due, therapy] != was:
+            changed.append(Patient(pk=pk, concern=now, next_due=due, therapy_name=therapy))
+    update_many(changed, COLUMNS)
     return len(changed)

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from alerts.actions import acknowledge_alert, mark_decidable, resolve_alert
 from alerts.models import Alert, AlertState, Rule, Severity
+from clinic.paging import CappedPaginator
 from clinic.safety_worklist import annotate_safety
 from clinic.views import patients_for
 from outcomes.models import NedaState
@@ -46,7 +47,7 @@ SORTS: dict[str, tuple[str, list[Any]]] = {
     "last_visit": ("last visit", [F("last_visit").asc(nulls_first=True)]),
     "next_due": ("next due", [F("next_due").asc(nulls_last=True)]),
     "age": ("age", [F("birth_date").asc()]),
-    "therapy": ("therapy", [F("status__therapy_course__therapy__name").asc(nulls_last=True)]),
+    "therapy": ("therapy", [F("therapy_name").asc(nulls_last=True)]),
 }
 
 
@@ -160,7 +161,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         messages.warning(request, message)
     # Rank ids only, then fetch the page's rows with their status: sorting 100,000 patients
     # should not carry their JSON status along.
-    paginator = Paginator(_sorted(cohort, sort).values_list("pk", flat=True), 50)
+    paginator = CappedPaginator(_sorted(cohort, sort).values_list("pk", flat=True), 50)
     page = paginator.get_page(request.GET.get("page"))
     ids = list(page.object_list)
     counts = _open_counts(ids)
@@ -261,7 +262,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     # evidence along.
     ranked = alerts.order_by("severity_rank", "-raised_at", "-id")  # the index alert_worklist
     # The page of ids becomes the page of their alerts.
-    page: Page[Any] = Paginator(ranked.values_list("pk", flat=True), 50).get_page(
+    page: Page[Any] = CappedPaginator(ranked.values_list("pk", flat=True), 50).get_page(
         request.GET.get("page")
     )
     rows = Alert.objects.select_related(

@@ -29,18 +29,20 @@ def fill(apps, schema_editor):
         ):
             counts[patient_id][severity] = n
         statuses = {
-            patient_id: (neda3, min((d for d in (mri, edss) if d), default=None))
-            for patient_id, neda3, mri, edss in PatientStatus.objects.filter(
+            patient_id: (neda3, min((d for d in (mri, edss) if d), default=None), therapy)
+            for patient_id, neda3, mri, edss, therapy in PatientStatus.objects.filter(
                 patient_id__in=chunk
-            ).values_list("patient_id", "neda3", "mri_due", "edss_due")
+            ).values_list(
+                "patient_id", "neda3", "mri_due", "edss_due", "therapy_course__therapy__name"
+            )
         }
         rows = []
         for pk in chunk:
             c = counts.get(pk, Counter())
-            neda3, due = statuses.get(pk, (None, None))
+            neda3, due, therapy = statuses.get(pk, (None, None, None))
             rank = concern(high=c["high"], medium=c["medium"], low=c["low"], neda3=neda3)
-            rows.append(Patient(pk=pk, concern=rank, next_due=due))
-        Patient.objects.bulk_update(rows, ["concern", "next_due"])
+            rows.append(Patient(pk=pk, concern=rank, next_due=due, therapy_name=therapy))
+        Patient.objects.bulk_update(rows, ["concern", "next_due", "therapy_name"])
 
 
 class Migration(migrations.Migration):

@@ -20,9 +20,18 @@ class Migration(migrations.Migration):
             name='next_due',
             field=models.DateField(blank=True, editable=False, null=True, verbose_name='next due'),
         ),
+        migrations.AddField(
+            model_name='patient',
+            name='therapy_name',
+            field=models.CharField(blank=True, editable=False, max_length=100, null=True, verbose_name='current therapy'),
+        ),
         migrations.AddIndex(
             model_name='patient',
             index=models.Index(fields=['-concern', 'mrn', 'id'], name='patient_concern'),
+        ),
+        migrations.AddIndex(
+            model_name='patient',
+            index=models.Index(fields=['therapy_name', 'id'], name='patient_therapy'),
         ),
         migrations.AddIndex(
             model_name='patient',
