@@ -6,6 +6,7 @@ can skip validation or the audit row.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -186,6 +187,12 @@ def save_record(instance: Record, *, actor: Actor) -> Record:
     manager = type(instance)._base_manager
     previous = manager.filter(pk=instance.pk).first() if instance.pk else None
     instance.full_clean()
+    _store(instance, previous=previous, actor=actor)
+    return instance
+
+
+def _store(instance: Validated, *, previous: Validated | None, actor: Actor) -> None:
+    """Save a validated record and audit it (the caller's transaction holds both)."""
     instance.save()
     _audit(
         instance,
@@ -195,7 +202,6 @@ def save_record(instance: Record, *, actor: Actor) -> Record:
         after=snapshot(instance),
     )
     _announce(previous, instance)
-    return instance
 
 
 SOURCE_KEY = ("source_system", "source_id")
@@ -296,9 +302,15 @@ def update_record(found: Record, values: Mapping[str, Any], *, actor: Actor) -> 
     refuse_entered_in_error(found)
     changed = [name for name, value in values.items() if _differs(found, name, value)]
     if changed:
+        stored = copy.copy(found)
         for name in changed:
             setattr(found, name, values[name])
-        save_record(found, actor=actor)
+        found.full_clean()
+        # Validation may bring what was sent to what is stored (a lab value sent in another
+        # unit is converted to the catalogue's): such an update changes nothing, writes nothing.
+        if snapshot(found) != snapshot(stored):
+            with transaction.atomic():
+                _store(found, previous=stored, actor=actor)
     return Upserted(found, created=False)
 
 
