@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.concern import rank
 from alerts.models import Alert, AlertState
 from patients.actions import Actor, snapshot
 from patients.models import AuditAction, AuditEvent
@@ -93,6 +94,7 @@ def resolve_alert(alert: Alert, *, actor: Actor, note: str) -> Alert:
     alert.resolved_at = timezone.now()
     alert.resolution_note = note
     alert.save(update_fields=["state", "resolved_by", "resolved_at", "resolution_note"])
+    rank([alert.patient_id])
     audit_event(
         alert, actor=actor, action=AuditAction.UPDATE, before=before, at=alert.resolved_at
     ).save()

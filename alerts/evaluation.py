@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.actions import audit_event
+from alerts.concern import rank
 from alerts.models import Alert, AlertState, Rule, Severity
 from alerts.rules import CLEARED, STATE_RULES, Finding, findings
 from monitoring.safety_records import protocol
@@ -81,6 +82,7 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
         ]
         store(assessments, before)
         outcome = _sync_alerts(assessments)
+        rank(list(records))
         if requests:
             EvaluationRequest.objects.filter(pk__in=requests).delete()
             # The dashboard's latest-visit columns of the patients a write touched, under

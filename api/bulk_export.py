@@ -22,15 +22,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from alerts.models import Alert
-from api import fhir_export
+from api import fhir_export, fhir_safety
 from api.auth import IntegrationUser
 from api.models import BulkExport, BulkExportStatus
-from monitoring.models import MriScan, NflSample, Relapse, Visit
+from monitoring.models import AdverseEvent, LabResult, MriScan, NflSample, Pregnancy, Relapse, Visit
 from patients.actions import Actor
 from patients.models import ClinicalRecord, Patient, Site, TherapyCourse
 from patients.reads import record_reads
 
-TYPES = ("Patient", "Condition", "Observation", "MedicationStatement", "Flag")
+TYPES = ("Patient", "Condition", "Observation", "MedicationStatement", "Flag", "AdverseEvent")
 CHUNK = 2000  # rows fetched at a time; also how often a running export looks for a cancel
 
 
@@ -103,6 +103,8 @@ def resources(export: BulkExport, kind: str) -> Iterator[tuple[int, dict[str, An
             yield patient.pk, fhir_export.diagnosis_resource(patient)
         for relapse in _records(export, Relapse):
             yield relapse.patient_id, fhir_export.relapse_resource(relapse)
+        for pregnancy in _records(export, Pregnancy):
+            yield pregnancy.patient_id, fhir_safety.pregnancy_resource(pregnancy)
     elif kind == "Observation":
         for visit in _records(export, Visit):
             for resource in fhir_export.visit_resources(visit):
@@ -111,6 +113,8 @@ def resources(export: BulkExport, kind: str) -> Iterator[tuple[int, dict[str, An
             yield scan.patient_id, fhir_export.mri_resource(scan)
         for sample in _records(export, NflSample):
             yield sample.patient_id, fhir_export.nfl_resource(sample)
+        for lab in _records(export, LabResult, "analyte"):
+            yield lab.patient_id, fhir_safety.lab_resource(lab)
     elif kind == "MedicationStatement":
         for course in _records(export, TherapyCourse, "therapy"):
             yield course.patient_id, fhir_export.therapy_resource(course)
@@ -129,6 +133,9 @@ def resources(export: BulkExport, kind: str) -> Iterator[tuple[int, dict[str, An
         )
         for alert in rows.iterator(chunk_size=CHUNK):
             yield alert.patient_id, fhir_export.flag_resource(alert)
+    elif kind == "AdverseEvent":
+        for event in _records(export, AdverseEvent, "suspected_therapy"):
+            yield event.patient_id, fhir_safety.adverse_event_resource(event)
 
 
 def _cancelled(export: BulkExport) -> bool:

@@ -15,6 +15,8 @@ THERAPIES = f"{LOCAL}/ms-therapies"  # codes of our therapy catalogue (spec §7)
 NFL_ASSAYS = f"{LOCAL}/nfl-assays"
 NFL_MATRICES = f"{LOCAL}/nfl-matrices"
 ALERT_RULES = f"{LOCAL}/ms-alert-rules"
+# Pregnancy details without a Condition element of their own, as extensions.
+EXTENSIONS = "https://mstrack.example/fhir/StructureDefinition"
 MRN_SYSTEM = "https://mstrack.example/fhir/sid/mrn"  # /<site code>: an MRN is per site
 SITE_SYSTEM = "https://mstrack.example/fhir/sid/site"
 SOURCE = "fhir"  # source_system of records whose bundle names no meta.source
@@ -36,6 +38,7 @@ PHENOTYPE_CODES: dict[str, tuple[str, str]] = {
 }
 PHENOTYPE_OF = {code: phenotype for phenotype, code in PHENOTYPE_CODES.items()}
 RELAPSE = (CONDITIONS, "relapse")
+PREGNANCY = (SNOMED, "77386006")  # SNOMED CT Pregnancy: a pregnancy is a Condition (§7.2)
 # FHIR's condition-severity value set (SNOMED CT).
 SEVERITY_CODES = {"mild": "255604002", "moderate": "6736007", "severe": "24484000"}
 SEVERITY_OF = {code: severity for severity, code in SEVERITY_CODES.items()}

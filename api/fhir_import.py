@@ -12,6 +12,7 @@ bundle only: two bundles may both call their EDSS `Observation/edss` or their ne
 - a PUT of a resource as `$everything` exported it names our record by its own id.
 A record with none of these is refused: sent twice, it would be entered twice.
 Observations of visit measures on one day make one `Visit` (keyed by its EDSS Observation).
+Lab results, adverse events and pregnancies are mapped by `api.fhir_safety_import`.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from patients.actions import (
 )
 from patients.models import ClinicalRecord, Patient, Site, Therapy, TherapyCourse, Validated
 
-SUPPORTED = ("Patient", "Observation", "Condition", "MedicationStatement")
+SUPPORTED = ("Patient", "Observation", "Condition", "MedicationStatement", "AdverseEvent")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class Context:
     patients: dict[str, Patient] = field(default_factory=dict)  # by fullUrl and Patient/id
     written: dict[int, Written] = field(default_factory=dict)
     entries: list[Any] = field(default_factory=list)
+    # Catalogue rows (analytes, therapies) by what a bundle may call them, read once per bundle.
+    catalogues: dict[str, dict[Any, Any]] = field(default_factory=dict)
 
     def refuse(self, index: int, expression: str, message: str) -> None:
         self.issues.append(Issue(index, f"Bundle.entry[{index}].resource.{expression}", message))
@@ -124,6 +127,9 @@ def _issue(error: Any) -> Issue:
 
 def write(bundle: Bundle, *, user: Any, actor: Actor) -> dict[int, Written]:
     """Save every entry in one transaction; on any problem save nothing (BundleRefused)."""
+    # Imported here: the safety mapping builds on this module's helpers.
+    from api import fhir_safety_import as safety
+
     source = (bundle.meta.source if bundle.meta and bundle.meta.source else None) or c.SOURCE
     assert bundle.entry is not None  # parse() refuses a bundle without entries
     ctx = Context(user=user, actor=actor, source_system=source, entries=list(bundle.entry))
@@ -141,12 +147,16 @@ def write(bundle: Bundle, *, user: Any, actor: Actor) -> dict[int, Written]:
                 continue
             if kind == "Condition" and _codes(entry.resource.code) & set(c.PHENOTYPE_OF):
                 _diagnosis(ctx, index, entry)
+            elif kind == "Condition" and c.PREGNANCY in _codes(entry.resource.code):
+                safety.pregnancy(ctx, index, entry)
             elif kind == "Condition":
                 _relapse(ctx, index, entry)
             elif kind == "MedicationStatement":
                 _therapy_course(ctx, index, entry)
             elif kind == "Observation":
                 _observation(ctx, index, entry)
+            elif kind == "AdverseEvent":
+                safety.adverse_event(ctx, index, entry)
         _visits(ctx, entries)
         if not ctx.issues:
             # Every entry is either written or refused; this names any that slipped through.
@@ -227,7 +237,11 @@ def _key(
             {"patient": patient, "source_system": system or ctx.source_system, "source_id": value},
             only_if_new=True,
         )
-    identifier = next((i for i in resource.identifier or [] if i.value), None)
+    # An AdverseEvent has one identifier (0..1), the other resources a list.
+    identifiers = resource.identifier or []
+    if not isinstance(identifiers, list):
+        identifiers = [identifiers]
+    identifier = next((i for i in identifiers if i.value), None)
     if identifier is not None:
         system = identifier.system or ctx.source_system
         return Key({"patient": patient, "source_system": system, "source_id": identifier.value})
@@ -424,7 +438,10 @@ def _relapse(ctx: Context, index: int, entry: Any) -> None:
     resource = entry.resource
     if c.RELAPSE not in _codes(resource.code):
         ctx.refuse(
-            index, "code", f"expected a relapse ({c.CONDITIONS}|relapse) or an MS diagnosis code"
+            index,
+            "code",
+            f"expected a relapse ({c.CONDITIONS}|relapse), a pregnancy (SNOMED CT "
+            f"{c.PREGNANCY[1]}) or an MS diagnosis code",
         )
         return
     patient = _subject(ctx, index, resource.subject, "subject")
@@ -503,6 +520,8 @@ def _whole(ctx: Context, index: int, where: str, value: Any) -> int | None:
 
 
 def _observation(ctx: Context, index: int, entry: Any) -> None:
+    from api import fhir_safety_import as safety  # builds on this module's helpers
+
     resource = entry.resource
     codes = _codes(resource.code)
     if any(system == c.MEASURES and code in c.VISIT_MEASURES for system, code in codes):
@@ -515,14 +534,22 @@ def _observation(ctx: Context, index: int, entry: Any) -> None:
         if patient is not None and day is not None:
             _mri(ctx, index, entry, patient, day)
     elif (c.LOINC, c.NFL_LOINC) in codes or (c.MEASURES, c.NFL_CSF) in codes:
+        # NfL is its own record (it feeds the engine), whatever the category says.
         if patient is not None and day is not None:
             _nfl(ctx, index, entry, patient, day, csf=(c.MEASURES, c.NFL_CSF) in codes)
+    elif analytes := safety.analytes_of(ctx, codes):
+        if patient is not None and day is not None:
+            safety.lab_result(ctx, index, entry, patient, day, analytes)
     else:
+        sent = ", ".join(sorted(f"{system}|{code}" for system, code in codes)) or "none"
+        what = "unknown analyte" if safety.is_laboratory(resource) else "not a measure we keep"
         ctx.refuse(
             index,
             "code",
-            "not a measure we keep: EDSS, T25FW, 9HPT, SDMT, MRI "
-            f"activity ({c.MEASURES}) or NfL (LOINC {c.NFL_LOINC})",
+            f"{what} (code {sent}): we keep EDSS, T25FW, 9HPT, SDMT, MRI activity "
+            f"({c.MEASURES}), NfL (LOINC {c.NFL_LOINC}) and the laboratory results of the "
+            f"analyte catalogue (GET /api/v1/analytes/: its LOINC code, or its code in "
+            f"{safety.LOCAL_SYSTEM})",
         )
 
 

@@ -1,8 +1,10 @@
-"""Safety records out as FHIR R4 resources for `$everything` [spec §7.1, §7.2]: lab results
-as laboratory Observations (LOINC where the analyte has a code, the local analyte system
-otherwise), adverse events as AdverseEvent, pregnancies as Condition (SNOMED CT 77386006
-Pregnancy, onset the start, abatement the end; the due date, outcome and what was done with
-the therapy in the note), since a pregnancy is a state with a course, not a measurement."""
+"""Safety records out as FHIR R4 resources for `$everything`, the search and bulk export
+[spec §7.1, §7.2]: lab results as laboratory Observations (LOINC where the analyte has a
+code, the local analyte system otherwise), adverse events as AdverseEvent, pregnancies as
+Condition (SNOMED CT 77386006 Pregnancy, onset the start, abatement the end; the due date,
+outcome and what was done with the therapy as extensions, and in words in the note), since
+a pregnancy is a state with a course, not a measurement. `api.fhir_safety_import` reads
+every one of them back."""
 
 from __future__ import annotations
 
@@ -18,10 +20,18 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
 AE_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
-PREGNANCY = "77386006"
-# Text results as v3 interpretation codes.
-INTERPRETATIONS = {"positive": "POS", "negative": "NEG", "indeterminate": "IND", "abnormal": "A"}
+# Text results as v3 interpretation codes (trace has none: sent as text).
+INTERPRETATIONS = {
+    "positive": "POS",
+    "negative": "NEG",
+    "indeterminate": "IND",
+    "normal": "N",
+    "abnormal": "A",
+}
 NOT_UCUM = {"index"}  # the JCV index has no UCUM unit
+DUE_DATE = f"{c.EXTENSIONS}/pregnancy-due-date"  # valueDate
+PREGNANCY_OUTCOME = f"{c.EXTENSIONS}/pregnancy-outcome"  # valueCode: Pregnancy.outcome
+THERAPY_ACTION = f"{c.EXTENSIONS}/pregnancy-therapy-action"  # valueCode: Pregnancy.therapy_action
 
 
 def _quantity(value: Any, unit: str) -> dict[str, Any]:
@@ -53,9 +63,12 @@ def lab_resource(lab: LabResult) -> dict[str, Any]:
         resource["valueQuantity"] = _quantity(lab.value, lab.unit)
     elif lab.text:
         resource["valueCodeableConcept"] = {"text": lab.get_text_display()}
-    if lab.text in INTERPRETATIONS:
+    if lab.text:
+        # Also beside a value (the JCV serostatus beside its index).
         resource["interpretation"] = [
             _coding(INTERPRETATION, INTERPRETATIONS[lab.text], lab.get_text_display())
+            if lab.text in INTERPRETATIONS
+            else {"text": lab.get_text_display()}
         ]
     limits = {
         side: _quantity(value, lab.unit)
@@ -82,7 +95,15 @@ def adverse_event_resource(event: AdverseEvent) -> dict[str, Any]:
         "outcome": _coding(AE_OUTCOME, event.outcome, event.get_outcome_display()),
     }
     if event.suspected_therapy is not None:
-        resource["suspectEntity"] = [{"instance": {"display": event.suspected_therapy.name}}]
+        therapy = event.suspected_therapy
+        resource["suspectEntity"] = [
+            {
+                "instance": {
+                    "identifier": {"system": c.THERAPIES, "value": therapy.code},
+                    "display": therapy.name,
+                }
+            }
+        ]
     return resource
 
 
@@ -94,11 +115,18 @@ def pregnancy_resource(pregnancy: Pregnancy) -> dict[str, Any]:
     ]
     if pregnancy.due_date:
         note.insert(0, f"due date: {pregnancy.due_date.isoformat()}")
+    extensions: list[dict[str, Any]] = [
+        {"url": PREGNANCY_OUTCOME, "valueCode": pregnancy.outcome},
+        {"url": THERAPY_ACTION, "valueCode": pregnancy.therapy_action},
+    ]
+    if pregnancy.due_date:
+        extensions.insert(0, {"url": DUE_DATE, "valueDate": pregnancy.due_date.isoformat()})
     resource: dict[str, Any] = {
         "resourceType": "Condition",
         "id": str(pregnancy.public_id),
+        "extension": extensions,
         "clinicalStatus": _coding(c.CLINICAL_STATUS, "active" if ongoing else "resolved"),
-        "code": _coding(c.SNOMED, PREGNANCY, "Pregnancy"),
+        "code": _coding(*c.PREGNANCY, "Pregnancy"),
         "subject": _subject(pregnancy.patient),
         "onsetDateTime": pregnancy.start.isoformat(),
         "note": [{"text": "; ".join(note)}],
@@ -108,10 +136,15 @@ def pregnancy_resource(pregnancy: Pregnancy) -> dict[str, Any]:
     return resource
 
 
+def lab_resources(patient: Patient) -> list[dict[str, Any]]:
+    """The patient's lab results in use, oldest first."""
+    return [lab_resource(r) for r in patient.lab_results.select_related("analyte").order_by("date")]
+
+
 def safety_resources(patient: Patient) -> list[dict[str, Any]]:
     """The patient's lab results, adverse events and pregnancies in use, oldest first."""
     return [
-        *(lab_resource(r) for r in patient.lab_results.select_related("analyte").order_by("date")),
+        *lab_resources(patient),
         *(
             adverse_event_resource(e)
             for e in patient.adverse_events.select_related("suspected_therapy").order_by("date")

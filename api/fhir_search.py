@@ -26,9 +26,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import fhir_codes as c
-from api import fhir_export
+from api import fhir_export, fhir_safety
 from api.auth import actor_of
 from api.fhir_views import ERRORS, FhirView
+from monitoring.clinical.protocols import LOCAL_SYSTEM
 from patients.actions import record_read
 from patients.models import Patient
 
@@ -75,8 +76,8 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "interaction": [
                     {
                         "code": "transaction",
-                        "documentation": "Patient, Observation, Condition and "
-                        "MedicationStatement entries, all or nothing",
+                        "documentation": "Patient, Observation, Condition, "
+                        "MedicationStatement and AdverseEvent entries, all or nothing",
                     }
                 ],
                 "operation": [{**bulk, "documentation": "System level: every patient you see"}],
@@ -105,6 +106,9 @@ def capability_statement(base: str) -> dict[str, Any]:
                     },
                     {
                         "type": "Observation",
+                        "documentation": "EDSS, T25FW, 9HPT, SDMT, MRI activity, NfL and "
+                        "laboratory results (analytes of the catalogue: LOINC or "
+                        f"{LOCAL_SYSTEM}): in transactions, $everything, search and exports",
                         "interaction": [{"code": "search-type"}],
                         "searchParam": [
                             search("patient", "reference", "Required. Patient/<id> or <id>"),
@@ -130,8 +134,13 @@ def capability_statement(base: str) -> dict[str, Any]:
                     *(
                         {"type": kind, "documentation": text}
                         for kind, text in (
-                            ("Condition", "Diagnosis and relapses: in transactions and exports"),
+                            (
+                                "Condition",
+                                "Diagnosis, relapses and pregnancies (SNOMED CT 77386006): "
+                                "in transactions and exports",
+                            ),
                             ("MedicationStatement", "Therapy courses: in transactions and exports"),
+                            ("AdverseEvent", "Adverse events: in transactions and exports"),
                             ("Flag", "Alerts: in $everything and exports"),
                         )
                     ),
@@ -291,8 +300,8 @@ class ObservationSearchView(FhirView):
             ),
         ],
         responses={200: BUNDLE, **SEARCH_ERRORS},
-        description="One patient's observations (EDSS, timed walk, peg test, SDMT, MRI, NfL) "
-        "by code and date; the patient is audited as read.",
+        description="One patient's observations (EDSS, timed walk, peg test, SDMT, MRI, NfL, "
+        "lab results) by code and date; the patient is audited as read.",
     )
     def get(self, request: Request) -> Response:
         wanted = parameters(request, {"patient", "code", "date"}, "patient")
@@ -326,5 +335,6 @@ class ObservationSearchView(FhirView):
                 )
             ) and all(test(day) for test in tests)
 
-        found = [r for r in fhir_export.observations(patient) if matches(r)]
+        observations = [*fhir_export.observations(patient), *fhir_safety.lab_resources(patient)]
+        found = [r for r in observations if matches(r)]
         return Response(searchset(request, found))

@@ -97,7 +97,8 @@ class FhirView(APIView):
 
 
 class TransactionView(FhirView):
-    """POST a transaction Bundle of Patient, Observation, Condition, MedicationStatement."""
+    """POST a transaction Bundle of Patient, Observation, Condition, MedicationStatement,
+    AdverseEvent."""
 
     @extend_schema(
         operation_id="fhir_transaction",
@@ -108,8 +109,9 @@ class TransactionView(FhirView):
             **ERRORS,
         },
         description="A FHIR R4 transaction Bundle (Patient, Observation for EDSS, timed walk, "
-        "peg test, SDMT, MRI counts and NfL, Condition for relapses, MedicationStatement for "
-        "therapy courses), written all or nothing; see README, FHIR R4.",
+        "peg test, SDMT, MRI counts, NfL and lab results, Condition for relapses and "
+        "pregnancies, MedicationStatement for therapy courses, AdverseEvent), written all or "
+        "nothing; see README, FHIR R4.",
     )
     def post(self, request: Request) -> Response:
         try:

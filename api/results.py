@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alerts.actions import acknowledge_alert, resolve_alert
-from alerts.models import SEVERITY_ORDER, Alert, AlertState, Rule, Severity
+from alerts.models import Alert, AlertState, Rule, Severity
 from api.audit import AuditedReads
 from api.auth import actor_of
 from api.documents import DocumentField
@@ -258,7 +258,6 @@ class AlertViewSet(
         return (
             Alert.objects.visible_to(self.request.user)
             .select_related("patient", "acknowledged_by", "resolved_by")
-            .annotate(severity_rank=SEVERITY_ORDER)
             .order_by("severity_rank", "-raised_at", "-id")
         )
 

@@ -24,6 +24,7 @@ urlpatterns = [
         name="therapy-stop",
     ),
     path("dashboard/", worklists.dashboard, name="dashboard"),
+    path("dashboard/rates/", worklists.rates, name="cohort-rates"),
     path("outcomes/", cohort.outcomes, name="outcomes"),
     path("outcomes/<slug:table_id>.csv", cohort.outcomes_csv, name="outcomes-csv"),
     path("alerts/", worklists.inbox, name="inbox"),

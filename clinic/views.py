@@ -113,14 +113,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def patient_new(request: HttpRequest) -> HttpResponse:
     sites = Site.objects.visible_to(request.user).order_by("code")
     form = forms.PatientForm(request.POST or None, sites=sites)
-    if request.method == "POST" and form.is_valid():
-        try:
-            patient = save_record(form.instance, actor=Actor.of(request.user))
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, f"Patient {patient.mrn} registered.")
-            return redirect("patient-page", public_id=patient.public_id)
+    if (patient := _saved(request, form)) is not None:
+        messages.success(request, f"Patient {patient.mrn} registered.")
+        return redirect("patient-page", public_id=patient.public_id)
     return render(
         request, "clinic/patient_form.html", {"form": form, "title": "Register a patient"}
     )
@@ -130,14 +125,9 @@ def patient_new(request: HttpRequest) -> HttpResponse:
 def patient_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
     patient = _patient(request, public_id)
     form = forms.PatientForm(request.POST or None, instance=patient, sites=Site.objects.none())
-    if request.method == "POST" and form.is_valid():
-        try:
-            save_record(form.instance, actor=Actor.of(request.user))
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, f"Details of {patient.mrn} saved.")
-            return redirect("patient-page", public_id=patient.public_id)
+    if _saved(request, form) is not None:
+        messages.success(request, f"Details of {patient.mrn} saved.")
+        return redirect("patient-page", public_id=patient.public_id)
     return render(
         request,
         "clinic/patient_form.html",
@@ -211,17 +201,24 @@ def therapy_stop(request: HttpRequest, public_id: Any, course_id: Any) -> HttpRe
     return _save_form(request, patient, form, f"Stop {course.therapy}", "therapy stop saved")
 
 
+def _saved(request: HttpRequest, form: ModelForm) -> Any:
+    """A posted form's record saved through the one write action (validated, audited,
+    evaluated), or None with the reasons on the form."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        return save_record(form.instance, actor=Actor.of(request.user))
+    except ValidationError as error:
+        form.add_error(None, error)
+        return None
+
+
 def _save_form(
     request: HttpRequest, patient: Patient, form: ModelForm, title: str, saved: str
 ) -> HttpResponse:
-    if request.method == "POST" and form.is_valid():
-        try:
-            save_record(form.instance, actor=Actor.of(request.user))
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, f"{saved.capitalize()} for {patient.mrn}.")
-            return redirect("patient-page", public_id=patient.public_id)
+    if _saved(request, form) is not None:
+        messages.success(request, f"{saved.capitalize()} for {patient.mrn}.")
+        return redirect("patient-page", public_id=patient.public_id)
     return render(
         request, "clinic/record_form.html", {"patient": patient, "form": form, "title": title}
     )

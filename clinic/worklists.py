@@ -9,9 +9,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce, Least
+from django.core.paginator import Page
+from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -20,7 +19,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from alerts.actions import acknowledge_alert, mark_decidable, resolve_alert
-from alerts.models import SEVERITY_ORDER, Alert, AlertState, Rule, Severity
+from alerts.models import Alert, AlertState, Rule, Severity
+from clinic.paging import CappedPaginator
 from clinic.safety_worklist import annotate_safety
 from clinic.views import patients_for
 from outcomes.models import NedaState
@@ -32,37 +32,22 @@ from patients.reads import record_reads
 OPEN = ~Q(alerts__state=AlertState.RESOLVED)
 
 
-def _open_alerts(severity: str) -> Count:
-    """The number of the patient's open or acknowledged alerts of one severity."""
-    return Count("alerts", filter=OPEN & Q(alerts__severity=severity))
-
-
 def _by_concern(cohort: QuerySet) -> QuerySet:
-    """Open high-severity alerts first, then medium, then NEDA-3 lost or unknown. Select
-    only ids and counts from it: the GROUP BY of the alert join takes in every selected
-    column, and JSON status columns would make it slow."""
-    return cohort.annotate(
-        high=_open_alerts(Severity.HIGH),
-        medium=_open_alerts(Severity.MEDIUM),
-        low=_open_alerts(Severity.LOW),
-        neda3_rank=Case(
-            When(status__neda3=NedaState.NOT_MET, then=Value(0)),
-            When(status__neda3=NedaState.UNKNOWN, then=Value(1)),
-            default=Value(2),
-            output_field=IntegerField(),
-        ),
-    ).order_by("-high", "-medium", "neda3_rank", "-low", "mrn")
+    """Open high-severity alerts first, then medium, then NEDA-3 lost or unknown, then low
+    (`alerts.concern`, kept on the patient row and indexed)."""
+    return cohort.order_by("-concern", "mrn", "pk")
 
 
 # The dashboard's sort orders: each on a stored, indexed column (patients.Patient keeps the
-# latest visit), the patient's id last so that pages never overlap.
+# latest visit, the rank of concern and the next due date), the patient's id last so that
+# pages never overlap.
 SORTS: dict[str, tuple[str, list[Any]]] = {
     "concern": ("concern", []),
     "edss": ("current EDSS", [F("last_edss").desc(nulls_last=True)]),
     "last_visit": ("last visit", [F("last_visit").asc(nulls_first=True)]),
     "next_due": ("next due", [F("next_due").asc(nulls_last=True)]),
     "age": ("age", [F("birth_date").asc()]),
-    "therapy": ("therapy", [F("status__therapy_course__therapy__name").asc(nulls_last=True)]),
+    "therapy": ("therapy", [F("therapy_name").asc(nulls_last=True)]),
 }
 
 
@@ -113,10 +98,6 @@ def _sorted(cohort: QuerySet, sort: str) -> QuerySet:
     if key == "concern":
         ranked = _by_concern(cohort)
         return ranked.reverse() if descending else ranked
-    if key == "next_due":
-        # SQLite's LEAST is NULL if either is; PostgreSQL's skips NULLs. Coalesced, both agree.
-        mri, edss = F("status__mri_due"), F("status__edss_due")
-        cohort = cohort.annotate(next_due=Least(Coalesce(mri, edss), Coalesce(edss, mri)))
     order = [o.copy() for o in SORTS[key][1]]
     if descending:
         # Reversed, patients without the value go last (unknown is not "lowest EDSS").
@@ -180,10 +161,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         messages.warning(request, message)
     # Rank ids only, then fetch the page's rows with their status: sorting 100,000 patients
     # should not carry their JSON status along.
-    rates = _neda3_rates(cohort)
-    paginator = Paginator(_sorted(cohort, sort).values_list("pk", flat=True), 50)
-    # The rates per therapy already counted the cohort: no second count.
-    paginator.count = sum(rate["patients"] for rate in rates)
+    paginator = CappedPaginator(_sorted(cohort, sort).values_list("pk", flat=True), 50)
     page = paginator.get_page(request.GET.get("page"))
     ids = list(page.object_list)
     counts = _open_counts(ids)
@@ -203,9 +181,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             open_alerts.get(Severity.LOW, 0),
         )
         patient.age = patient.age_on(today)
-        status = getattr(patient, "status", None)
-        dues = [d for d in (status.mri_due, status.edss_due) if d] if status else []
-        patient.next_due = min(dues, default=None)
     annotate_safety(page.object_list)
     actor = Actor.of(request.user)
     record_reads(page.object_list, actor=actor, what="dashboard", query=request.GET)
@@ -224,12 +199,30 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "sort_query": by_sort.urlencode(),
             "sort": sort,
             "sorts": {key: label for key, (label, _) in SORTS.items()},
-            "rates": rates,
             "therapies": Therapy.objects.order_by("name"),
             "rules": Rule.choices,
             "states": NedaState.choices,
             "chosen": request.GET,
             "search": request.GET.get("q", ""),
+        },
+    )
+
+
+@login_required
+def rates(request: HttpRequest) -> HttpResponse:
+    """The cohort's NEDA-3 by current therapy, on a page of its own: counting the whole
+    cohort is not the dashboard's first screen."""
+    cohort, refused = _filtered(request, patients_for(request))
+    for message in refused:
+        messages.warning(request, message)
+    return render(
+        request,
+        "clinic/rates.html",
+        {
+            "rates": _neda3_rates(cohort),
+            "therapies": Therapy.objects.order_by("name"),
+            "states": NedaState.choices,
+            "chosen": request.GET,
         },
     )
 
@@ -267,11 +260,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
         alerts = alerts.filter(rule=chosen["rule"])
     # Rank ids only, then fetch the page's alerts: the sort should not carry every alert's
     # evidence along.
-    ranked = alerts.annotate(severity_rank=SEVERITY_ORDER).order_by(
-        "severity_rank", "-raised_at", "-id"
-    )
+    ranked = alerts.order_by("severity_rank", "-raised_at", "-id")  # the index alert_worklist
     # The page of ids becomes the page of their alerts.
-    page: Page[Any] = Paginator(ranked.values_list("pk", flat=True), 50).get_page(
+    page: Page[Any] = CappedPaginator(ranked.values_list("pk", flat=True), 50).get_page(
         request.GET.get("page")
     )
     rows = Alert.objects.select_related(

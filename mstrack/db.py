@@ -110,6 +110,15 @@ def _copy(model: type[models.Model], fields: list[models.Field], rows: Iterable[
             copy.write_row(values)
 
 
+def written_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    """The columns a write gives: not the primary key, not those the database computes."""
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and not getattr(f, "generated", False)
+    ]
+
+
 def _stamped(field: models.Field) -> bool:
     return bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
 
@@ -131,7 +140,7 @@ def load_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> int:
         model._base_manager.bulk_create([model(**row) for row in rows], batch_size=2000)
         return len(rows)
     now = timezone.now()
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    fields = written_fields(model)
     given = rows[0].keys()
     filled = {
         field.attname: (lambda: now) if _stamped(field) else field.get_default
@@ -158,7 +167,7 @@ def insert_instances(instances: Sequence[models.Model]) -> None:
     from django.utils import timezone
 
     model = type(instances[0])
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    fields = written_fields(model)
     now = timezone.now()
     for field in fields:
         if _stamped(field):
@@ -233,6 +242,23 @@ def execute_many(sql: str, rows: list[list[Any]]) -> None:
         driver.prepare_threshold = threshold
 
 
+def update_many(objs: Sequence[models.Model], names: Sequence[str]) -> None:
+    """Write these columns of existing rows, one pipelined statement per row. bulk_update
+    builds one CASE expression per column through the ORM: a tenth of a worker's time in a
+    sweep that ranked every patient anew."""
+    if not objs:
+        return
+    meta = objs[0]._meta
+    fields = [meta.get_field(name) for name in names]
+    db = connections[DEFAULT_DB_ALIAS]
+    quote = db.ops.quote_name
+    assignments = ", ".join(f"{quote(column(f))} = {placeholder(f)}" for f in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    execute_many(
+        sql, [[*(db_value(f, getattr(o, f.attname), db) for f in fields), o.pk] for o in objs]
+    )
+
+
 def insert_new(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) -> None:
     """Insert new rows of one model (their primary keys stay unset), one statement per row
     in a pipelined `execute_many`. bulk_create's UNNEST form on PostgreSQL has the driver
@@ -241,7 +267,7 @@ def insert_new(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) 
     if not objs:
         return
     meta = objs[0]._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    fields = written_fields(type(objs[0]))
     db = connections[DEFAULT_DB_ALIAS]
     quote = db.ops.quote_name
     sql = (

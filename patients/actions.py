@@ -6,6 +6,7 @@ can skip validation or the audit row.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models.fields.mixins import FieldCacheMixin
 from django.utils import timezone
 
-from mstrack.db import insert_instances
+from mstrack.db import insert_instances, written_fields
 from patients.identifiers import normalise_identifier
 from patients.models import (
     AuditAction,
@@ -64,9 +65,7 @@ class Actor:
 def snapshot(instance: models.Model) -> dict[str, Any]:
     """The stored values of a record as JSON, for the audit trail."""
     values = {}
-    for field in instance._meta.concrete_fields:
-        if field.primary_key:
-            continue
+    for field in written_fields(type(instance)):
         value = getattr(instance, field.attname)
         if isinstance(field, models.DecimalField) and value is not None:
             # As the database stores it, whatever the caller typed (3.5 is stored 3.50).
@@ -188,6 +187,12 @@ def save_record(instance: Record, *, actor: Actor) -> Record:
     manager = type(instance)._base_manager
     previous = manager.filter(pk=instance.pk).first() if instance.pk else None
     instance.full_clean()
+    _store(instance, previous=previous, actor=actor)
+    return instance
+
+
+def _store(instance: Validated, *, previous: Validated | None, actor: Actor) -> None:
+    """Save a validated record and audit it (the caller's transaction holds both)."""
     instance.save()
     _audit(
         instance,
@@ -197,7 +202,6 @@ def save_record(instance: Record, *, actor: Actor) -> Record:
         after=snapshot(instance),
     )
     _announce(previous, instance)
-    return instance
 
 
 SOURCE_KEY = ("source_system", "source_id")
@@ -298,9 +302,15 @@ def update_record(found: Record, values: Mapping[str, Any], *, actor: Actor) -> 
     refuse_entered_in_error(found)
     changed = [name for name, value in values.items() if _differs(found, name, value)]
     if changed:
+        stored = copy.copy(found)
         for name in changed:
             setattr(found, name, values[name])
-        save_record(found, actor=actor)
+        found.full_clean()
+        # Validation may bring what was sent to what is stored (a lab value sent in another
+        # unit is converted to the catalogue's): such an update changes nothing, writes nothing.
+        if snapshot(found) != snapshot(stored):
+            with transaction.atomic():
+                _store(found, previous=stored, actor=actor)
     return Upserted(found, created=False)
 
 

@@ -256,6 +256,16 @@ class Patient(Validated):
     last_edss = models.DecimalField(
         "current EDSS", max_digits=4, decimal_places=2, null=True, blank=True, editable=False
     )
+    # Rewritten by the evaluation and when an alert is resolved (alerts.concern), so that
+    # the dashboard reads its first page off an index instead of counting every patient's
+    # alerts or joining their statuses: the order of concern as one number, the next
+    # monitoring due, the current therapy (null when none, so that it sorts last).
+    concern = models.PositiveIntegerField(default=0, editable=False)
+    next_due = models.DateField("next due", null=True, blank=True, editable=False)
+    # Null, not "", for no therapy: the sort puts it last through the index.
+    therapy_name = models.CharField(  # noqa: DJ001
+        "current therapy", max_length=100, null=True, blank=True, editable=False
+    )
 
     objects = PatientQuerySet.as_manager()
 
@@ -292,6 +302,9 @@ class Patient(Validated):
             models.Index(fields=["last_visit"], name="patient_last_visit"),
             models.Index(fields=["last_edss"], name="patient_last_edss"),
             models.Index(fields=["birth_date"], name="patient_birth_date"),
+            models.Index(fields=["-concern", "mrn", "id"], name="patient_concern"),
+            models.Index(fields=["next_due"], name="patient_next_due"),
+            models.Index(fields=["therapy_name", "id"], name="patient_therapy"),
         ]
 
     def __str__(self) -> str:

@@ -23,7 +23,16 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 
-from monitoring.models import MriScan, NflSample, Relapse, Visit
+from monitoring.models import (
+    AdverseEvent,
+    Analyte,
+    LabResult,
+    MriScan,
+    NflSample,
+    Pregnancy,
+    Relapse,
+    Visit,
+)
 from patients.actions import (
     Actor,
     RecordErrors,
@@ -37,8 +46,8 @@ SOURCE_COLUMNS = ("source_system", "source_id")
 # A record names its patient by the patient's source id (in the record's source system) or
 # by the site's MRN.
 PATIENT_COLUMNS = ("patient_source_id", "patient_mrn")
-# Looked up by the importer once per chunk, not again per record by validation.
-LOOKED_UP = ("patient", "site", "therapy")
+# Looked up by the importer (once per chunk or file), not again per record by validation.
+LOOKED_UP = ("patient", "site", "therapy", "suspected_therapy", "analyte")
 TRUE_WORDS = {"1", "true", "t", "yes", "y"}
 FALSE_WORDS = {"0", "false", "f", "no", "n"}
 
@@ -103,8 +112,43 @@ KINDS: dict[str, Kind] = {
             NflSample,
             ("date", "matrix", "value", "assay", "lab", "lab_upper_limit", "z_score"),
         ),
+        Kind(
+            "lab-results",
+            LabResult,
+            ("analyte", "date", "value", "unit", "text", "lower_limit", "upper_limit", "lab"),
+        ),
+        Kind(
+            "adverse-events",
+            AdverseEvent,
+            ("date", "term", "serious", "suspected_therapy", "outcome"),
+        ),
+        Kind(
+            "pregnancies",
+            Pregnancy,
+            ("start", "due_date", "end", "outcome", "therapy_action"),
+        ),
     )
 }
+
+
+# Columns naming a row of a catalogue: its model, and what a refusal calls it.
+CATALOGUE_COLUMNS: dict[str, tuple[type[Therapy] | type[Analyte], str]] = {
+    "therapy": (Therapy, "therapy"),
+    "suspected_therapy": (Therapy, "therapy"),
+    "analyte": (Analyte, "analyte"),
+}
+
+
+def _catalogue(column: str) -> dict[str, Any]:
+    """The rows of a column's catalogue by every name a file may give them, in lower case:
+    code and name (and an analyte's LOINC code)."""
+    rows: list[Any] = list(CATALOGUE_COLUMNS[column][0].objects.all())
+    names: dict[str, Any] = {}
+    for row in rows:
+        for name in (row.code, row.name, getattr(row, "loinc", "")):
+            if name:
+                names.setdefault(name.lower(), row)
+    return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,11 +330,10 @@ class Importer:
         self.batch = batch
         self.outcome = Outcome()
         self.lines: dict[tuple[Any, ...], int] = {}  # source identifiers seen, by line
-        self.therapies: dict[str, Therapy] = {}
-        if kind.model is TherapyCourse:
-            for therapy in Therapy.objects.all():
-                self.therapies[therapy.code.lower()] = therapy
-                self.therapies[therapy.name.lower()] = therapy
+        # The catalogue rows the file's columns name, read once for the file.
+        self.catalogues = {
+            column: _catalogue(column) for column in kind.fields if column in CATALOGUE_COLUMNS
+        }
 
     def refuse(self, line: int, column: str, message: str) -> None:
         self.outcome.errors.append(RowError(self.name, line, column, message))
@@ -428,17 +471,23 @@ class Importer:
         for column in self.kind.fields:
             if column not in row:
                 continue
-            if column == "therapy":
-                therapy = self.therapies.get(str(row[column] or "").strip().lower())
-                if therapy is None:
+            if column in self.catalogues:
+                name = str(row[column] or "").strip()
+                if not name and self.kind.model_field(column).null:
+                    values[column] = None
+                    continue
+                entry = self.catalogues[column].get(name.lower())
+                if entry is None:
+                    what = CATALOGUE_COLUMNS[column][1]
                     self.refuse(
                         line,
-                        "therapy",
-                        f"unknown therapy {row[column]!r}; the "
-                        "catalogue's codes and names are known (docs/import.md)",
+                        column,
+                        f"unknown {what} {row[column]!r}; the catalogue's codes and names "
+                        f"{'(and LOINC codes) ' if what == 'analyte' else ''}are known "
+                        "(docs/import.md)",
                     )
                     return None
-                values["therapy"] = therapy
+                values[column] = entry
                 continue
             values[column] = _cell(self.kind, column, row[column])
         stored = found.get(key)

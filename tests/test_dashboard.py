@@ -10,17 +10,21 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from alerts.concern import rank
 from alerts.evaluation import evaluate
 from alerts.models import Alert
 from outcomes.models import PatientStatus
+from patients.actions import Actor, save_record
 from patients.models import AuditEvent, Therapy, TherapyCourse
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
 
+# Statuses and alerts are made directly here; the evaluation keeps each patient's rank of
+# concern and next due date as it stores them (alerts.concern.rank), so these helpers do too.
 def _status(patient, neda3="met", course=None):
-    return PatientStatus.objects.create(
+    status = PatientStatus.objects.create(
         patient=patient,
         as_of=timezone.localdate(),
         computed_at=timezone.now(),
@@ -30,11 +34,13 @@ def _status(patient, neda3="met", course=None):
         neda4="unknown",
         therapy_course=course,
     )
+    rank([patient.pk])
+    return status
 
 
 def _alert(patient, severity="high", rule="confirmed_pira", key="k", state="open"):
     now = timezone.now()
-    return Alert.objects.create(
+    alert = Alert.objects.create(
         patient=patient,
         rule=rule,
         severity=severity,
@@ -46,6 +52,8 @@ def _alert(patient, severity="high", rule="confirmed_pira", key="k", state="open
         resolved_at=now if state == "resolved" else None,
         resolution_note="cleared" if state == "resolved" else "",
     )
+    rank([patient.pk])
+    return alert
 
 
 @pytest.fixture
@@ -88,11 +96,14 @@ def test_dashboard_filters_and_rates(neuro_client, site_a):
         _status(patient, neda3, course)
         for key in "abc":  # alerts must not multiply a patient in the rates
             _alert(patient, key=key)
-    page = neuro_client.get("/dashboard/")
+    page = neuro_client.get("/dashboard/rates/")
     rates = {
         r["therapy"]: (r["rate"], r["met"], r["known"], r["unknown"]) for r in page.context["rates"]
     }
     assert rates == {"Ocrelizumab": (67, 2, 3, 0), "Fingolimod": (0, 0, 1, 1)}
+    assert "67 % (2 of 3)" in page.content.decode()
+    narrowed = neuro_client.get("/dashboard/rates/", {"therapy": "fingolimod"})
+    assert [r["therapy"] for r in narrowed.context["rates"]] == ["Fingolimod"]
     only = neuro_client.get("/dashboard/", {"therapy": "fingolimod", "neda3": "unknown"})
     assert [p.mrn for p in only.context["page"]] == ["P4"]
 
@@ -181,3 +192,36 @@ def test_dashboard_safety_column_counts_unresolved_safety_alerts(neuro_client, s
     page = neuro_client.get("/dashboard/").content.decode()
     cell = page.split('<td class="safety">')[1].split("</td>")[0]
     assert "1 out of range" in cell and "2 overdue" in cell
+
+
+def test_the_order_of_concern_follows_the_evaluation_and_a_resolved_alert(
+    neuro_client, site_a, django_capture_on_commit_callbacks
+):
+    """Through the user's path: visits saved (evaluated on commit), a PIRA alert raised,
+    the patient first on the dashboard with its next visit due; resolved on the page, the
+    patient drops back behind one whose NEDA-3 is unknown."""
+    worsening, quiet = f.make_patient(site_a, mrn="W"), f.make_patient(site_a, mrn="Q")
+    today = timezone.localdate()
+    with django_capture_on_commit_callbacks(execute=True):
+        for days, edss in ((400, "2.0"), (200, "3.0"), (100, "3.0")):
+            save_record(
+                f.visit(worsening, date=today - dt.timedelta(days=days), edss=Decimal(edss)),
+                actor=Actor.system("test"),
+            )
+        save_record(
+            f.visit(quiet, date=today - dt.timedelta(days=30), edss=Decimal("1.0")),
+            actor=Actor.system("test"),
+        )
+    pira = Alert.objects.get(patient=worsening, rule="confirmed_pira")
+    worsening.refresh_from_db()
+    status = PatientStatus.objects.get(patient=worsening)
+    assert worsening.next_due == min(d for d in (status.mri_due, status.edss_due) if d)
+    page = neuro_client.get("/dashboard/").context["page"]
+    assert next(p.mrn for p in page) == "W"
+    neuro_client.post(f"/alerts/{pira.public_id}/resolve/", {"resolution_note": "discussed"})
+    rows = list(neuro_client.get("/dashboard/").context["page"])
+    by_mrn = {p.mrn: p for p in rows}
+    expected = sorted(rows, key=lambda p: (-p.concern, p.mrn))
+    assert rows == expected and by_mrn["W"].high == 0
+    worsening.refresh_from_db()
+    assert worsening.concern < 1_000_000  # no open high alert counted any more

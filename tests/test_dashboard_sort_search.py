@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from alerts.concern import rank
 from monitoring.models import Visit
 from outcomes.models import PatientStatus
 from patients.actions import Actor, create_records, mark_entered_in_error, save_record
@@ -62,6 +63,8 @@ def cohort(site_a, site_b, django_capture_on_commit_callbacks):
         PatientStatus.objects.filter(patient__mrn=mrn).update(
             edss_due=due, mri_due=dt.date(2026, 1, 1) if due is None else None
         )
+    # Statuses written directly: rank the patients as the evaluation does after storing them.
+    rank(Patient.objects.values_list("pk", flat=True))
 
 
 def _cohort(site_a, site_b):

@@ -185,3 +185,15 @@ def test_catalogues_are_listed(nurse):
     assert any(a["code"] == "jcv-index" and a["loinc"] == "" for a in analytes["results"])
     item = nurse.get("/api/v1/monitoring-items/alemtuzumab-platelets/").json()
     assert item["until_months"] == 48 and "Lemtrada" in item["source"]
+
+
+def test_a_retry_in_another_unit_writes_nothing(integration_a, patient):
+    """Converted, the retried result is what is stored: an update that changes nothing."""
+    payload = lab(patient, source_system="lims", source_id="r-1")
+    assert integration_a.post(URL, payload, format="json").status_code == 201
+    audited = AuditEvent.objects.count()
+    again = integration_a.post(URL, payload, format="json")
+    assert again.status_code == 200 and again.json()["value"] == 1200
+    bulk = integration_a.post(f"{URL}bulk/", {"records": [payload]}, format="json")
+    assert bulk.json()["results"][0]["created"] is False, bulk.json()
+    assert AuditEvent.objects.count() == audited

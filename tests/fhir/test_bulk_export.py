@@ -238,3 +238,31 @@ def read_by(label: str) -> list[list[int]]:
             action="read", actor_label=label, model__startswith="fhir $export"
         )
     ]
+
+
+def test_safety_records_are_exported_as_everything_gives_them(site_a, site_b, neurologist_a):
+    """Lab results among the Observations, pregnancies among the Conditions, adverse events
+    in a file of their own: each line the resource `$everything` gives; another site's not."""
+    from api import fhir_safety
+    from monitoring.models import AdverseEvent, Pregnancy
+    from patients.actions import Actor, save_record
+    from tests.factories import lab_result
+
+    mine, theirs = make_patient(site_a), make_patient(site_b)
+    for patient in (mine, theirs):
+        for record in (
+            lab_result(patient, value=650),
+            AdverseEvent(patient=patient, date=dt.date(2024, 2, 1), term="Headache"),
+            Pregnancy(patient=patient, start=dt.date(2023, 3, 1)),
+        ):
+            save_record(record, actor=Actor.system("test"))
+    client = signed_in(neurologist_a)
+    body = manifest(client, kick_off(client, _type="AdverseEvent,Observation,Condition"))
+    assert [o["type"] for o in body["output"]] == ["Condition", "Observation", "AdverseEvent"]
+    exported = {o["type"]: lines(client, o) for o in body["output"]}
+    assert exported["Observation"] == [fhir_safety.lab_resource(mine.lab_results.get())]
+    assert exported["AdverseEvent"] == [
+        fhir_safety.adverse_event_resource(mine.adverse_events.get())
+    ]
+    assert fhir_safety.pregnancy_resource(mine.pregnancies.get()) in exported["Condition"]
+    assert patients_named([r for rs in exported.values() for r in rs]) == {str(mine.public_id)}

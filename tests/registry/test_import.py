@@ -12,7 +12,15 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from monitoring.models import MriScan, NflSample, Relapse, Visit
+from monitoring.models import (
+    AdverseEvent,
+    LabResult,
+    MriScan,
+    NflSample,
+    Pregnancy,
+    Relapse,
+    Visit,
+)
 from patients.models import AuditEvent, Patient, TherapyCourse
 from registry.imports import KINDS
 
@@ -26,6 +34,9 @@ ORDER = [
     "relapses",
     "mri-scans",
     "nfl-samples",
+    "lab-results",
+    "adverse-events",
+    "pregnancies",
 ]
 
 
@@ -56,6 +67,9 @@ def counts() -> dict[str, int]:
             Relapse,
             MriScan,
             NflSample,
+            LabResult,
+            AdverseEvent,
+            Pregnancy,
             AuditEvent,
         )
     }
@@ -80,9 +94,37 @@ def test_every_kind_has_a_documented_template_that_imports(site_a):
     assert Relapse.objects.get(source_id="R0001").steroids is True
     assert MriScan.objects.get(source_id="M0001").pbvc == Decimal("-0.30")
     assert NflSample.objects.get(source_id="N0001").value == Decimal("8.4")
+    # Lab results in the catalogue's unit, the value as typed kept beside it.
+    lymphocytes = LabResult.objects.get(source_id="L0001")
+    assert (lymphocytes.analyte.code, lymphocytes.value, lymphocytes.unit) == (
+        "lymphocytes",
+        Decimal("900"),
+        "/mm3",
+    )
+    assert (lymphocytes.lower_limit, lymphocytes.upper_limit) == (Decimal(1000), Decimal(4000))
+    assert lymphocytes.reported_as == "0.9 10*9/L"
+    creatinine = LabResult.objects.get(source_id="L0002")
+    assert (creatinine.value, creatinine.upper_limit) == (Decimal("70.7360"), Decimal("97.2620"))
+    jcv = LabResult.objects.get(source_id="L0003")
+    assert (jcv.value, jcv.unit, jcv.text) == (Decimal("0.3"), "index", "negative")
+    urine = LabResult.objects.get(source_id="L0005")  # named by its LOINC code
+    assert (urine.analyte.code, urine.value, urine.text) == ("urine-blood", None, "negative")
+    event = AdverseEvent.objects.get(source_id="A0002")
+    assert (event.serious, event.suspected_therapy.code, event.outcome) == (
+        True,
+        "fingolimod",
+        "resolvedWithSequelae",
+    )
+    assert AdverseEvent.objects.get(source_id="A0001").serious is False
+    pregnancy = Pregnancy.objects.get(source_id="G0001")
+    assert (pregnancy.due_date, pregnancy.outcome, pregnancy.therapy_action) == (
+        dt.date(2019, 12, 6),
+        "live_birth",
+        "paused",
+    )
     # Every record audited, as created by the import.
     created = AuditEvent.objects.filter(actor_label="manage.py import", action="create")
-    assert created.count() == 2 + 3 + 3 + 1 + 2 + 1
+    assert created.count() == 2 + 3 + 3 + 1 + 2 + 1 + 5 + 2 + 1
 
 
 def patients_file(tmp_path: Path, count: int) -> Path:
@@ -146,6 +188,16 @@ def test_reimporting_the_same_file_changes_nothing_and_a_changed_row_updates(tmp
     update = AuditEvent.objects.get(action="update", model="monitoring.visit")
     assert (update.before["edss"], update.after["edss"]) == ("2.50", "3.00")
 
+    # A lab result in another unit: converted, it is what is stored (above); changed, the
+    # stored record is updated, converted again.
+    lines = (TEMPLATES / "lab-results.csv").read_text().splitlines()
+    lines[1] = lines[1].replace(",0.9,", ",0.7,")
+    out, err = run("lab-results", write(tmp_path, "lab-results.csv", lines))
+    assert "created 0, updated 1, unchanged 4" in out, err
+    assert LabResult.objects.get(source_id="L0001").value == Decimal("700")
+    update = AuditEvent.objects.get(action="update", model="monitoring.labresult")
+    assert (update.before["value"], update.after["value"]) == ("900.0000", "700.0000")
+
 
 @pytest.mark.parametrize(
     ("name", "lines", "expected"),
@@ -183,6 +235,56 @@ def test_reimporting_the_same_file_changes_nothing_and_a_changed_row_updates(tmp
                 "msbase,P9,M9,1980-02-30,female,RRMS",
             ],
             ["patients.csv, line 2, birth_date: "],
+        ),
+        (
+            "lab-results.csv",
+            [
+                "source_system,source_id,patient_source_id,analyte,date,value,unit,lower_limit",
+                "msbase,L1,P0001,Vitamin D,2023-01-12,50,nmol/L,",
+                "msbase,L2,P0001,lymphocytes,2023-01-12,0.9,mg,",
+                "msbase,L3,P0001,platelets,2023-01-12,-3,,",
+                "msbase,L4,P0001,lymphocytes,2999-01-01,900,,",
+                "msbase,L5,P0001,lymphocytes,2023-01-13,900,/mm3,-1",
+                "msbase,L6,P0001,urine-blood,2023-01-13,,,",
+                "msbase,L7,P0001,jcv-index,2023-01-13,1.2,,",
+            ],
+            [
+                "lab-results.csv, line 2, analyte: unknown analyte 'Vitamin D'",
+                "lab-results.csv, line 3, unit: 'mg' cannot be converted to /mm3",
+                "lab-results.csv, line 4, value: cannot be negative",
+                "lab-results.csv, line 5, date: 2999-01-01 is in the future",
+                "lab-results.csv, line 6, lower_limit: cannot be negative",
+                "lab-results.csv, line 7, text: Urinalysis: blood needs a result",
+                "lab-results.csv, line 8, text: say the serostatus",
+            ],
+        ),
+        (
+            "adverse-events.csv",
+            [
+                "source_system,source_id,patient_source_id,date,term,suspected_therapy",
+                "msbase,A1,P0001,2999-01-01,Rash,",
+                "msbase,A2,P0001,2020-01-01,Rash,Wonderdrug",
+                "msbase,A3,P0001,2020-01-01, ,",
+            ],
+            [
+                "adverse-events.csv, line 2, date: 2999-01-01 is in the future",
+                "adverse-events.csv, line 3, suspected_therapy: unknown therapy 'Wonderdrug'",
+                "adverse-events.csv, line 4, term: ",
+            ],
+        ),
+        (
+            "pregnancies.csv",
+            [
+                "source_system,source_id,patient_source_id,start,end,outcome",
+                "msbase,G1,P0001,2999-01-01,,",
+                "msbase,G2,P0001,2020-01-01,2019-01-01,miscarriage",
+                "msbase,G3,P0001,2020-01-01,,live_birth",
+            ],
+            [
+                "pregnancies.csv, line 2, start: 2999-01-01 is in the future",
+                "pregnancies.csv, line 3, end: the pregnancy ends (2019-01-01) before it starts",
+                "pregnancies.csv, line 4, end: an ended pregnancy needs its end date",
+            ],
         ),
     ],
 )
