@@ -110,6 +110,33 @@ def _copy(model: type[models.Model], fields: list[models.Field], rows: Iterable[
             copy.write_row(values)
 
 
+# SQLite rebuilds the patient table to add or drop a NOT NULL column, and the rebuild fails on
+# any trigger that names the table (the birth-date triggers of the dated records): migrations
+# that change the table take them off for the rebuild and put the same ones back, in the
+# operations `RunPython(set_triggers_aside, put_triggers_back)` before the change and
+# `RunPython(put_triggers_back, set_triggers_aside)` after it (PostgreSQL alters in place).
+_set_aside: list[tuple[str, str]] = []
+
+
+def set_triggers_aside(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor != "sqlite":
+        return
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND sql LIKE '%patients_patient%'"
+        )
+        _set_aside[:] = cursor.fetchall()
+    for name, _ in _set_aside:
+        schema_editor.execute(f'DROP TRIGGER "{name}"', params=None)
+
+
+def put_triggers_back(apps: Any, schema_editor: Any) -> None:
+    for _, sql in _set_aside:
+        schema_editor.execute(sql, params=None)
+    _set_aside.clear()
+
+
 def written_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     """The columns a write gives: not the primary key, not those the database computes."""
     return [

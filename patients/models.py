@@ -260,7 +260,7 @@ class Patient(Validated):
     # the dashboard reads its first page off an index instead of counting every patient's
     # alerts or joining their statuses: the order of concern as one number, the next
     # monitoring due, the current therapy (null when none, so that it sorts last).
-    concern = models.PositiveIntegerField(default=0, editable=False)
+    concern = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     next_due = models.DateField("next due", null=True, blank=True, editable=False)
     # Null, not "", for no therapy: the sort puts it last through the index.
     therapy_name = models.CharField(  # noqa: DJ001

@@ -4,29 +4,7 @@ import unicodedata
 
 from django.db import migrations, models
 
-# SQLite rebuilds the patient table to add a NOT NULL column, and the rebuild fails on any
-# trigger that names the table (the birth-date triggers of the dated records): take them off
-# for the rebuild and put the same ones back (PostgreSQL alters in place and keeps them).
-_set_aside: list[tuple[str, str]] = []
-
-
-def set_triggers_aside(apps, schema_editor):
-    if schema_editor.connection.vendor != "sqlite":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-            "AND sql LIKE '%patients_patient%'"
-        )
-        _set_aside[:] = cursor.fetchall()
-    for name, _ in _set_aside:
-        schema_editor.execute(f'DROP TRIGGER "{name}"', params=None)
-
-
-def put_triggers_back(apps, schema_editor):
-    for _, sql in _set_aside:
-        schema_editor.execute(sql, params=None)
-    _set_aside.clear()
+from mstrack.db import put_triggers_back, set_triggers_aside
 
 
 def fold(text):

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from mstrack.db import put_triggers_back, set_triggers_aside
+
 
 class Migration(migrations.Migration):
 
@@ -10,10 +12,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(set_triggers_aside, put_triggers_back),
         migrations.AddField(
             model_name='patient',
             name='concern',
-            field=models.PositiveIntegerField(default=0, editable=False),
+            field=models.PositiveIntegerField(db_default=0, default=0, editable=False),
         ),
         migrations.AddField(
             model_name='patient',
@@ -37,4 +40,5 @@ class Migration(migrations.Migration):
             model_name='patient',
             index=models.Index(fields=['next_due'], name='patient_next_due'),
         ),
+        migrations.RunPython(put_triggers_back, set_triggers_aside),
     ]
