@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from django.db.models import Count
 
@@ -23,6 +23,22 @@ from patients.models import Patient
 
 # Each part counts up to CAP, so that one part never reaches into the next one's digits.
 CAP = 99
+
+
+def _open_alerts(ids: list[int]) -> dict[int, Counter[str]]:
+    counts: dict[int, Counter[str]] = defaultdict(Counter)
+    rows = (
+        Alert.objects.filter(patient_id__in=ids)
+        .exclude(state=AlertState.RESOLVED)
+        .order_by()
+        .values_list("patient_id", "severity")
+        .annotate(n=Count("pk"))
+    )
+    for patient_id, severity, n in rows:
+        counts[patient_id][severity] = n
+    return counts
+
+
 COLUMNS = ("concern", "next_due", "therapy_name")
 NEDA3_WEIGHT: dict[str, int] = {NedaState.NOT_MET: 2, NedaState.UNKNOWN: 1}  # else 0
 
@@ -37,31 +53,31 @@ def concern(*, high: int, medium: int, low: int, neda3: str | None) -> int:
     )
 
 
-def rank(patient_ids: Collection[int]) -> int:
-    """Rewrite `concern` and `next_due` of these patients where they changed; returns how
-    many rows were written (none on a night when nothing changed)."""
+def rank(
+    patient_ids: Collection[int], *, open_alerts: Mapping[int, Counter[str]] | None = None
+) -> int:
+    """Rewrite `concern`, `next_due` and `therapy_name` of these patients where they
+    changed; returns how many rows were written (none on a night when nothing changed).
+    The evaluation gives the unresolved alerts it has just settled; else they are read."""
     ids = list(patient_ids)
     if not ids:
         return 0
-    open_alerts: dict[int, Counter[str]] = defaultdict(Counter)
-    rows = (
-        Alert.objects.filter(patient_id__in=ids)
-        .exclude(state=AlertState.RESOLVED)
-        .order_by()
-        .values_list("patient_id", "severity")
-        .annotate(n=Count("pk"))
-    )
-    for patient_id, severity, n in rows:
-        open_alerts[patient_id][severity] = n
+    if open_alerts is None:
+        open_alerts = _open_alerts(ids)
     statuses: dict[int, tuple[str | None, dt.date | None, str | None]] = {}
-    for patient_id, neda3, mri_due, edss_due, therapy in PatientStatus.objects.filter(
-        patient_id__in=ids
-    ).values_list("patient_id", "neda3", "mri_due", "edss_due", "therapy_course__therapy__name"):
+    for patient_id, neda3, mri_due, edss_due, therapy in (
+        PatientStatus.objects.filter(patient_id__in=ids)
+        .order_by()
+        .values_list("patient_id", "neda3", "mri_due", "edss_due", "therapy_course__therapy__name")
+    ):
         due = min((d for d in (mri_due, edss_due) if d), default=None)
         statuses[patient_id] = (neda3, due, therapy)
     changed = []
-    for pk, *was in Patient.objects.filter(pk__in=ids).values_list(
-        "pk", "concern", "next_due", "therapy_name"
+    # Unordered: the patients' default order joins their sites.
+    for pk, *was in (
+        Patient.objects.filter(pk__in=ids)
+        .order_by()
+        .values_list("pk", "concern", "next_due", "therapy_name")
     ):
         counts = open_alerts.get(pk, Counter())
         neda3, due, therapy = statuses.get(pk, (None, None, None))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ class Outcome:
     evaluated: int = 0
     raised: list[Alert] = field(default_factory=list)
     resolved: list[Alert] = field(default_factory=list)
+    # Unresolved alerts by patient and severity once the evaluation is done (for the rank).
+    open_alerts: dict[int, Counter[str]] = field(default_factory=dict)
 
     @property
     def to_notify(self) -> set[int]:
@@ -82,7 +85,7 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
         ]
         store(assessments, before)
         outcome = _sync_alerts(assessments)
-        rank(list(records))
+        rank(list(records), open_alerts=outcome.open_alerts)
         if requests:
             EvaluationRequest.objects.filter(pk__in=requests).delete()
             # The dashboard's latest-visit columns of the patients a write touched, under
@@ -124,16 +127,19 @@ def _sync_alerts(assessments: list[Assessment]) -> Outcome:
     existing = (
         Alert.objects.filter(of_patients(ids))
         .order_by()
-        .values_list("pk", "patient_id", "rule", "evidence_key", "state")
+        .values_list("pk", "patient_id", "rule", "evidence_key", "state", "severity")
     )
     seen = set()
     stale = []
-    for pk, patient_id, rule, key, state in existing:
+    unresolved: dict[int, tuple[int, str]] = {}
+    for pk, patient_id, rule, key, state, severity in existing:
         if patient_id not in found:
             continue  # another patient's, within the id range read
         seen.add((patient_id, rule, key))
-        if state != AlertState.RESOLVED and (patient_id, rule, key) not in current:
-            stale.append(pk)
+        if state != AlertState.RESOLVED:
+            unresolved[pk] = (patient_id, severity)
+            if (patient_id, rule, key) not in current:
+                stale.append(pk)
     # A stale alert whose question is asked again with a pregnancy recorded (or taken away)
     # since is the same alert explained anew: kept, with the evidence and explanation of
     # now (audited), rather than resolved while a copy is raised.
@@ -202,7 +208,17 @@ def _sync_alerts(assessments: list[Assessment]) -> Outcome:
             for alert, before in [*explained, *resolved]
         ]
     )
-    return Outcome(raised=raised, resolved=[alert for alert, _ in resolved])
+    for alert, _ in resolved:
+        del unresolved[alert.pk]
+    open_alerts: dict[int, Counter[str]] = {patient_id: Counter() for patient_id in found}
+    for patient_id, severity in [
+        *unresolved.values(),
+        *((a.patient_id, a.severity) for a in raised),
+    ]:
+        open_alerts[patient_id][severity] += 1
+    return Outcome(
+        raised=raised, resolved=[alert for alert, _ in resolved], open_alerts=open_alerts
+    )
 
 
 def _explained_anew(alert: Alert, current: list[Finding]) -> Finding | None:
