@@ -487,8 +487,8 @@ class Importer:
     def _store(self, lines: list[int], batch: list[dict[str, Any]]) -> None:
         """Upsert the chunk's rows. A dry run stores them too, inside the file's transaction
         that is rolled back: it sees what the real run would, a clash with an earlier chunk's
-        row included. So the rows of a refused chunk that pass are stored all the same
-        (`all_or_none=False`), so that later rows are checked against them."""
+        row included. That is why the rows of a refused chunk that pass are stored all the
+        same (`all_or_none=False`): the file's later rows are checked against them."""
         if not batch:
             return
         try:
