@@ -295,7 +295,7 @@ def _save(
         found = find_record(model, everything, by=key.by) if key.only_if_new else None
         if found is not None:
             refuse_entered_in_error(found)
-            return Upserted(found, created=False)
+            return Upserted(found, created=False, changed=False)
         return upsert_record(model, everything, actor=ctx.actor, by=key.by)
     except EnteredInError:
         ctx.refuse(index, "identifier", "names a record marked entered in error")

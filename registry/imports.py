@@ -1,16 +1,16 @@
 """Import a clinic's history from CSV or XLSX files, one record kind per file.
 
-Every row is checked by the model's own rules (`validate_many`, the `clean` the forms and
-the API run) and written by the write actions of patients.actions, so an import says what the
-API would say, in the same words, and audits each record. A file is stored whole or not at
-all; each refused row is named by file, line and field. Rows carry the sending system's
-identifiers (`source_system`, `source_id`): importing a file again updates the records it
-created and leaves unchanged ones alone. docs/import.md describes the columns of each kind.
+Every row is written by `patients.actions.upsert_records`, the upsert the API's bulk requests
+and FHIR bundles use: the same matching by the sending system's identifiers (`source_system`,
+`source_id`), the same validation by the model's own rules in the same words, the same
+refusal of a record marked entered in error, the same audit rows. Importing a file again
+updates the records whose values changed and leaves the others alone. A file is stored whole
+or not at all; each refused row is named by file, line and field. docs/import.md describes
+the columns of each kind.
 """
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import zipfile
@@ -20,7 +20,7 @@ from itertools import islice
 from pathlib import PurePath
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from monitoring.models import (
@@ -34,20 +34,22 @@ from monitoring.models import (
     Visit,
 )
 from patients.actions import (
+    SOURCE_KEY,
     Actor,
     RecordErrors,
-    create_records,
+    field_errors,
+    find_records,
     one_evaluation_per_patient,
-    save_record,
+    source_key,
+    upsert_records,
 )
-from patients.models import Patient, Site, Therapy, TherapyCourse, Validated, validate_many
+from patients.models import Patient, Site, Therapy, TherapyCourse, Validated
 
 SOURCE_COLUMNS = ("source_system", "source_id")
 # A record names its patient by the patient's source id (in the record's source system) or
 # by the site's MRN.
 PATIENT_COLUMNS = ("patient_source_id", "patient_mrn")
-# Looked up by the importer (once per chunk or file), not again per record by validation.
-LOOKED_UP = ("patient", "site", "therapy", "suspected_therapy", "analyte")
+SOURCE_ID_REQUIRED = "a source id is required (re-imports find the record by it)"
 TRUE_WORDS = {"1", "true", "t", "yes", "y"}
 FALSE_WORDS = {"0", "false", "f", "no", "n"}
 
@@ -303,10 +305,10 @@ def _cell(kind: Kind, column: str, value: Any) -> Any:
 
 
 def _messages(error: ValidationError) -> Iterator[tuple[str, str]]:
-    errors = error.message_dict if hasattr(error, "error_dict") else {"row": error.messages}
-    for name, messages in errors.items():
+    """(column, message) of a refusal; one about the record as a whole is the row's."""
+    for name, messages in field_errors(error).items():
         for message in messages:
-            yield ("row" if name == NON_FIELD_ERRORS else name), message
+            yield ("row" if name == "non_field_errors" else name), message
 
 
 class Importer:
@@ -362,95 +364,91 @@ class Importer:
 
     def _chunk(self, columns: list[str], chunk: list[tuple[int, list[Any]]]) -> None:
         rows: list[tuple[int, dict[str, Any]]] = []
-        for line, values in chunk:
-            if len(values) > len(columns):
-                self.refuse(line, "row", f"{len(values)} cells for {len(columns)} columns")
+        for line, cells in chunk:
+            if len(cells) > len(columns):
+                self.refuse(line, "row", f"{len(cells)} cells for {len(columns)} columns")
                 continue
-            row = dict(zip(columns, values, strict=False))
+            row = dict(zip(columns, cells, strict=False))
             row["source_system"] = str(row.get("source_system") or "").strip()
             row["source_id"] = str(row.get("source_id") or "").strip()
             if not row["source_id"]:
-                self.refuse(
-                    line, "source_id", "a source id is required (re-imports find the record by it)"
-                )
+                self.refuse(line, "source_id", SOURCE_ID_REQUIRED)
                 continue
             rows.append((line, row))
         patients = self._patients(rows) if self.kind.of_patient else {}
-        found = self._existing(rows, patients)
-        records: list[tuple[int, Validated, Validated | None]] = []
+        lines: list[int] = []
+        batch: list[dict[str, Any]] = []
         for line, row in rows:
-            record = self._record(line, row, patients, found)
-            if record is not None:
-                records.append(record)
-        self._validate_and_store(records)
+            values = self._values(line, row, patients)
+            if values is None:
+                continue
+            # upsert_records' own key: rows it would take for one record are one row twice.
+            key = source_key(self.kind.model, values)
+            if key is None:  # nothing but invisible characters
+                self.refuse(line, "source_id", SOURCE_ID_REQUIRED)
+                continue
+            if key in self.lines:
+                self.refuse(
+                    line, "source_id", f"{row['source_id']} is also on line {self.lines[key]}"
+                )
+                continue
+            self.lines[key] = line
+            lines.append(line)
+            batch.append(values)
+        self._store(lines, batch)
 
-    def _patients(self, rows: list[tuple[int, dict[str, Any]]]) -> dict[tuple[str, ...], Patient]:
-        """The patients the rows name, at the site, looked up once."""
-        by_source = {
-            (row["source_system"], str(row["patient_source_id"]).strip())
-            for _, row in rows
-            if row.get("patient_source_id")
-        }
-        mrns = {str(row["patient_mrn"]).strip() for _, row in rows if row.get("patient_mrn")}
-        at_site = Patient.objects.filter(site=self.site)
-        known: dict[tuple[str, ...], Patient] = {}
-        if by_source:
-            for patient in at_site.filter(source_id__in={s for _, s in by_source}):
-                known[("source", patient.source_system, patient.source_id)] = patient
-        if mrns:
-            for patient in at_site.filter(mrn__in=mrns):
-                known[("mrn", patient.mrn)] = patient
-        return known
+    @staticmethod
+    def _names(row: dict[str, Any]) -> tuple[str, ...] | None:
+        """How a row names its patient: by the patient's source id in the row's source
+        system, or else by MRN."""
+        source_id = str(row.get("patient_source_id") or "").strip()
+        if source_id:
+            return ("source", row["source_system"], source_id)
+        mrn = str(row.get("patient_mrn") or "").strip()
+        return ("mrn", mrn) if mrn else None
+
+    def _patients(
+        self, rows: list[tuple[int, dict[str, Any]]]
+    ) -> dict[tuple[str, ...], Patient | None]:
+        """The patients the rows name at the site, matched as upsert_records matches (the
+        identifiers as stored), in one query for source ids and one for MRNs."""
+        names = {name for _, row in rows if (name := self._names(row))}
+        found: dict[tuple[str, ...], Patient | None] = {}
+        for how, by in (("source", SOURCE_KEY), ("mrn", ("mrn",))):
+            wanted = [name for name in names if name[0] == how]
+            if not wanted:
+                continue
+            batch = [{"site": self.site, **dict(zip(by, name[1:], strict=True))} for name in wanted]
+            found.update(zip(wanted, find_records(Patient, batch, by=by), strict=True))
+        return found
 
     def _patient_of(
-        self, line: int, row: dict[str, Any], patients: dict[tuple[str, ...], Patient]
+        self, line: int, row: dict[str, Any], patients: dict[tuple[str, ...], Patient | None]
     ) -> Patient | None:
-        source_id = str(row.get("patient_source_id") or "").strip()
-        mrn = str(row.get("patient_mrn") or "").strip()
-        if source_id:
-            patient = patients.get(("source", row["source_system"], source_id))
-            if patient is None:
-                self.refuse(
-                    line,
-                    "patient_source_id",
-                    f"no patient with source id {source_id} from "
-                    f"{row['source_system'] or '(no source system)'} at {self.site.code}",
-                )
+        name = self._names(row)
+        patient = patients.get(name) if name else None
+        if patient is not None:
             return patient
-        if mrn:
-            patient = patients.get(("mrn", mrn))
-            if patient is None:
-                self.refuse(line, "patient_mrn", f"no patient with MRN {mrn} at {self.site.code}")
-            return patient
-        self.refuse(
-            line, "patient_source_id", "say which patient (patient_source_id or patient_mrn)"
-        )
+        if name is None:
+            self.refuse(
+                line, "patient_source_id", "say which patient (patient_source_id or patient_mrn)"
+            )
+        elif name[0] == "source":
+            self.refuse(
+                line,
+                "patient_source_id",
+                f"no patient with source id {name[2]} from "
+                f"{name[1] or '(no source system)'} at {self.site.code}",
+            )
+        else:
+            self.refuse(line, "patient_mrn", f"no patient with MRN {name[1]} at {self.site.code}")
         return None
 
-    def _existing(
-        self,
-        rows: list[tuple[int, dict[str, Any]]],
-        patients: dict[tuple[str, ...], Patient],
-    ) -> dict[tuple[Any, ...], Validated]:
-        """The records earlier imports created from these rows, by source identifiers."""
-        source_ids = {row["source_id"] for _, row in rows}
-        if not self.kind.of_patient:
-            stored = Patient.objects.filter(site=self.site, source_id__in=source_ids)
-            return {(p.source_system, p.source_id): p for p in stored}
-        model = self.kind.model
-        manager: Any = model._base_manager  # a clinical record's: it has patient and source_id
-        records = manager.filter(
-            patient__in={p.pk for p in patients.values()}, source_id__in=source_ids
-        )
-        return {(r.patient_id, r.source_system, r.source_id): r for r in records}
-
-    def _record(
-        self,
-        line: int,
-        row: dict[str, Any],
-        patients: dict[tuple[str, ...], Patient],
-        found: dict[tuple[Any, ...], Validated],
-    ) -> tuple[int, Validated, Validated | None] | None:
+    def _values(
+        self, line: int, row: dict[str, Any], patients: dict[tuple[str, ...], Patient | None]
+    ) -> dict[str, Any] | None:
+        """A row as the values of a record (its patient and catalogue rows looked up), or
+        None when it names what does not exist."""
         values: dict[str, Any] = {
             "source_system": row["source_system"],
             "source_id": row["source_id"],
@@ -460,14 +458,8 @@ class Importer:
             if patient is None:
                 return None
             values["patient"] = patient
-            key: tuple[Any, ...] = (patient.pk, row["source_system"], row["source_id"])
         else:
             values["site"] = self.site
-            key = (row["source_system"], row["source_id"])
-        if key in self.lines:
-            self.refuse(line, "source_id", f"{row['source_id']} is also on line {self.lines[key]}")
-            return None
-        self.lines[key] = line
         for column in self.kind.fields:
             if column not in row:
                 continue
@@ -490,62 +482,29 @@ class Importer:
                 values[column] = entry
                 continue
             values[column] = _cell(self.kind, column, row[column])
-        stored = found.get(key)
-        if stored is None:
-            return line, self.kind.model(**values), None
-        if getattr(stored, "is_entered_in_error", False):
-            self.refuse(line, "source_id", "this source_id names a record marked entered in error")
-            return None
-        record = copy.copy(stored)
-        for name, value in values.items():
-            setattr(record, name, value)
-        return line, record, stored
+        return values
 
-    def _validate_and_store(self, records: list[tuple[int, Validated, Validated | None]]) -> None:
-        """Store the chunk's records through the write actions the API uses (validated as the
-        API validates, audited). A dry run stores them too, inside the file's transaction that
-        is rolled back: it sees what the real run would, a clash with an earlier chunk's row
-        included. The rows of a refused chunk that passed are stored all the same, so that
-        later rows are checked against them."""
-        changed = [(line, r, s) for line, r, s in records if s is not None]
-        # New records are validated by create_records as it writes them: once, not twice.
-        errors = validate_many([r for _, r, _ in changed], exclude=LOOKED_UP)
-        self._report(errors, [line for line, _, _ in changed])
-        for position, (line, record, stored) in enumerate(changed):
-            if position in errors:
-                continue
-            if self._same(record, stored):
-                self.outcome.unchanged += 1
-                continue
-            try:
-                save_record(record, actor=self.actor)
-            except ValidationError as error:
-                self._report({0: error}, [line])
-            else:
+    def _store(self, lines: list[int], batch: list[dict[str, Any]]) -> None:
+        """Upsert the chunk's rows. A dry run stores them too, inside the file's transaction
+        that is rolled back: it sees what the real run would, a clash with an earlier chunk's
+        row included. That is why the rows of a refused chunk that pass are stored all the
+        same (`all_or_none=False`): the file's later rows are checked against them."""
+        if not batch:
+            return
+        try:
+            upserted = upsert_records(self.kind.model, batch, actor=self.actor, all_or_none=False)
+        except RecordErrors as refused:
+            for position, error in refused.errors.items():
+                for column, message in _messages(error):
+                    self.refuse(lines[position], column, message)
+            return
+        for result in upserted:
+            if result.created:
+                self.outcome.created += 1
+            elif result.changed:
                 self.outcome.updated += 1
-        new = [(line, record) for line, record, stored in records if stored is None]
-        while new:
-            try:
-                create_records([record for _, record in new], actor=self.actor)
-            except RecordErrors as refused:
-                self._report(refused.errors, [line for line, _ in new])
-                new = [row for position, row in enumerate(new) if position not in refused.errors]
             else:
-                self.outcome.created += len(new)
-                return
-
-    def _report(self, errors: dict[int, ValidationError], lines: list[int]) -> None:
-        for position, error in errors.items():
-            for column, message in _messages(error):
-                self.refuse(lines[position], column, message)
-
-    def _same(self, record: Validated, stored: Validated) -> bool:
-        names = ["source_system", "source_id", *self.kind.fields]
-        return all(
-            getattr(record, self.kind.model_field(name).attname)
-            == getattr(stored, self.kind.model_field(name).attname)
-            for name in names
-        )
+                self.outcome.unchanged += 1
 
 
 def import_file(

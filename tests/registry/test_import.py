@@ -21,6 +21,7 @@ from monitoring.models import (
     Relapse,
     Visit,
 )
+from patients.actions import Actor, mark_entered_in_error
 from patients.models import AuditEvent, Patient, TherapyCourse
 from registry.imports import KINDS
 
@@ -143,6 +144,8 @@ def test_a_file_with_five_bad_rows_among_10000_is_refused_whole_naming_all_five(
         5000: ("t25fw", "reg,V5000,P249,2020-01-01,2.0,fast"),
         7777: ("patient_source_id", "reg,V7777,NOBODY,2020-01-01,2.0,"),
         9999: ("date", "reg,V9999,P499,2000-01-01,2.0,"),  # P499 has one on line 501
+        # P10's V10 is on line 12, four chunks of the file earlier.
+        8888: ("source_id", "reg,V10,P10,2000-01-18,2.0,"),
     }
     for n in range(10_000):
         day = dt.date(2000, 1, 1) + dt.timedelta(days=n // 500)
@@ -153,7 +156,7 @@ def test_a_file_with_five_bad_rows_among_10000_is_refused_whole_naming_all_five(
     _out, err = run("visits", path, "--dry-run")
 
     named = [line for line in err.splitlines() if line.startswith("visits.csv, line ")]
-    assert len(named) == 5, err
+    assert len(named) == len(bad), err
     for n, (field, _) in bad.items():
         assert any(line.startswith(f"visits.csv, line {n + 2}, {field}: ") for line in named), (
             n,
@@ -162,11 +165,13 @@ def test_a_file_with_five_bad_rows_among_10000_is_refused_whole_naming_all_five(
     assert "3.25 is not an EDSS step" in err  # the model's words, as the API gives them
     assert "is in the future" in err
     assert "this patient already has a visit on 2000-01-01" in err
+    assert "visits.csv, line 8890, source_id: V10 is also on line 12" in err
     assert "refused, nothing stored" in err
     assert counts() == before
     # The real run refuses the same file whole.
     _out, err = run("visits", path)
-    assert len([line for line in err.splitlines() if line.startswith("visits.csv, line")]) == 5
+    named = [line for line in err.splitlines() if line.startswith("visits.csv, line")]
+    assert len(named) == len(bad)
     assert counts() == before
 
 
@@ -197,6 +202,68 @@ def test_reimporting_the_same_file_changes_nothing_and_a_changed_row_updates(tmp
     assert LabResult.objects.get(source_id="L0001").value == Decimal("700")
     update = AuditEvent.objects.get(action="update", model="monitoring.labresult")
     assert (update.before["value"], update.after["value"]) == ("900.0000", "700.0000")
+
+
+def test_a_source_id_twice_in_a_file_is_refused_naming_both_lines(tmp_path, site_a):
+    lines = [
+        "source_system,source_id,mrn,birth_date,sex,phenotype",
+        "reg,P1,M1,1980-01-01,female,RRMS",
+        "reg,P2,M2,1980-01-01,female,RRMS",
+        "reg,P1,M3,1980-01-01,female,RRMS",
+        "reg,P\u200b2,M4,1980-01-01,female,RRMS",  # a look-alike of P2: one identifier
+        "other,P1,M5,1980-01-01,female,RRMS",  # another system's P1: another patient
+    ]
+    before = counts()
+    _out, err = run("patients", write(tmp_path, "patients.csv", lines), "--dry-run")
+    named = [line for line in err.splitlines() if line.startswith("patients.csv, line ")]
+    assert named == [
+        "patients.csv, line 4, source_id: P1 is also on line 2",
+        "patients.csv, line 5, source_id: P\u200b2 is also on line 3",
+    ]
+    assert counts() == before
+
+
+def test_rows_are_matched_as_the_api_matches_them(tmp_path, site_a):
+    """Source ids and MRNs as stored (look-alikes are one identifier, MRNs without case):
+    the rules of patients.actions.upsert_records, which the API and FHIR bundles use."""
+    run(
+        "patients",
+        write(
+            tmp_path,
+            "patients.csv",
+            ["source_system,source_id,mrn,birth_date,phenotype", "reg,P1,BEE001,1980-01-01,RRMS"],
+        ),
+    )
+    header = "source_system,source_id,patient_mrn,date,edss"
+    out, err = run(
+        "visits", write(tmp_path, "visits.csv", [header, "reg,\uff36\uff11,bee001,2020-01-01,2.0"])
+    )
+    assert "created 1" in out, err
+    visit = Visit.objects.get()
+    assert (visit.source_id, visit.patient.mrn) == ("V1", "BEE001")
+    before = counts()
+    out, err = run(
+        "visits", write(tmp_path, "visits.csv", [header, "reg,V1,BEE001,2020-01-01,2.00"])
+    )
+    assert "created 0, updated 0, unchanged 1" in out, err
+    assert counts() == before
+
+
+def test_a_row_naming_a_record_entered_in_error_is_refused(tmp_path, site_a):
+    run("patients", TEMPLATES / "patients.csv")
+    run("visits", TEMPLATES / "visits.csv")
+    wrong = Visit.objects.get(source_id="V0002")
+    mark_entered_in_error(wrong, actor=Actor.system("test"), reason="another patient's visit")
+    before = counts()
+    for options in (["--dry-run"], []):
+        _out, err = run("visits", TEMPLATES / "visits.csv", *options)
+        assert (
+            f"visits.csv, line 3, source_id: this source_id names visit {wrong.public_id}, "
+            "marked entered in error"
+        ) in err, err
+        assert "refused, nothing stored" in err
+        assert counts() == before
+    assert Visit.all_records.get(pk=wrong.pk).is_entered_in_error
 
 
 @pytest.mark.parametrize(
