@@ -65,13 +65,13 @@ def rank(
     if open_alerts is None:
         open_alerts = _open_alerts(ids)
     statuses: dict[int, tuple[str | None, dt.date | None, str | None]] = {}
-    for patient_id, neda3, mri_due, edss_due, therapy in (
+    for patient_id, state, mri_due, edss_due, name in (
         PatientStatus.objects.filter(patient_id__in=ids)
         .order_by()
         .values_list("patient_id", "neda3", "mri_due", "edss_due", "therapy_course__therapy__name")
     ):
         due = min((d for d in (mri_due, edss_due) if d), default=None)
-        statuses[patient_id] = (neda3, due, therapy)
+        statuses[patient_id] = (state, due, name)
     changed = []
     # Unordered: the patients' default order joins their sites.
     for pk, *was in (

@@ -8,6 +8,7 @@ the page says "more than" and the list is narrowed by search, filters or sorting
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from django.core.paginator import Paginator
 
@@ -18,7 +19,8 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         """The number of rows, or CAP + 1 when there are more than CAP."""
-        return int(self.object_list[: CAP + 1].count())
+        rows: Any = self.object_list  # a QuerySet: counted in the database, up to the cap
+        return int(rows[: CAP + 1].count())
 
     @property
     def capped(self) -> bool:

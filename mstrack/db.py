@@ -276,11 +276,12 @@ def update_many(objs: Sequence[models.Model], names: Sequence[str]) -> None:
     if not objs:
         return
     meta = objs[0]._meta
-    fields = [meta.get_field(name) for name in names]
+    fields = [f for f in meta.concrete_fields if f.name in names]
+    assert meta.pk is not None and len(fields) == len(names), names
     db = connections[DEFAULT_DB_ALIAS]
     quote = db.ops.quote_name
     assignments = ", ".join(f"{quote(column(f))} = {placeholder(f)}" for f in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(column(meta.pk))} = %s"
     execute_many(
         sql, [[*(db_value(f, getattr(o, f.attname), db) for f in fields), o.pk] for o in objs]
     )
