@@ -34,7 +34,7 @@ def safety_card(patient: Patient, today: dt.date, nfl: Sequence[NflSample]) -> d
     status = safety_status(records, protocol(), as_of=today)
     flagged = {o.lab.public_id: o.reason for o in status.out_of_range}
     rows = []
-    for lab in LabResult.objects.filter(patient=patient).select_related("analyte"):
+    for lab in LabResult.objects.filter(patient=patient).select_related("analyte").order_by("date"):
         public_id = str(lab.public_id)
         low, high, value = lab.lower_limit, lab.upper_limit, lab.value
         outside = value is not None and (

@@ -241,7 +241,9 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     nfl = list(patient.nfl_samples.order_by("date"))
     courses = list(patient.therapy_courses.select_related("therapy").order_by("start"))
     pregnancies = list(patient.pregnancies.order_by("start"))
-    adverse_events = list(patient.adverse_events.select_related("suspected_therapy"))
+    adverse_events = list(
+        patient.adverse_events.select_related("suspected_therapy").order_by("date")
+    )
     status = PatientStatus.objects.filter(patient=patient).first()
     documents = StatusDocuments.of(status) if status else None
     alerts = list(
