@@ -1,7 +1,8 @@
 """The patient's timeline: stacked Plotly panels sharing one time axis, one small function per
-panel. Inputs are plain values so the figure is testable without a database; the page draws
-the figure's JSON with the plotly.min.js that the `plotly` package ships (served as a static
-file, nothing fetched from the internet).
+panel (EDSS, MRI, brain volume, NfL; T25FW/9HPT/SDMT and the safety labs on request; a strip
+of status changes and adverse events). Inputs are plain values so the figure is testable
+without a database; the page draws the figure's JSON with the plotly.min.js that the
+`plotly` package ships (served as a static file, nothing fetched from the internet).
 
 The figure is built as plain Plotly JSON rather than through `plotly.graph_objects`, whose
 validation took ~350 ms for one patient's figure; the tests validate it with graph_objects.
@@ -13,6 +14,7 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 from monitoring.clinical import thresholds as t
@@ -33,7 +35,7 @@ BLACK, ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILION, PURPLE = (
 )
 SERIES = (BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILION)
 CHANGE_COLOURS = {"PIRA": VERMILION, "RAW": ORANGE, "CDI": GREEN}
-PANEL_HEIGHT = 150
+PANEL_HEIGHT = 116  # px of a panel of weight 1
 BAR_DAYS = 40
 
 
@@ -101,6 +103,53 @@ class Pregnancy:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusFlip:
+    """A change of the stored status (NEDA-3/NEDA-4 lost or regained, a confirmed worsening
+    first seen) on the date of the status that changed, in words."""
+
+    date: dt.date
+    kind: str
+    explanation: str
+    worse: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AdverseEvent:
+    """An adverse event [§7.2]; `therapy` the suspected one's name ("" when none is),
+    `outcome` in words."""
+
+    date: dt.date
+    term: str
+    serious: bool
+    therapy: str
+    outcome: str
+
+    @property
+    def text(self) -> str:
+        parts = ["serious" if self.serious else "not serious"]
+        if self.therapy:
+            parts.append(f"suspected {self.therapy}")
+        parts.append(f"outcome {self.outcome.lower()}")
+        return f"{self.term} ({', '.join(parts)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Lab:
+    """A numeric lab result in its analyte's catalogue unit, with the lab's reference range
+    and whether the page marks it out of range (the range, a text result or the engine)."""
+
+    date: dt.date
+    analyte: str
+    unit: str
+    value: float
+    low: float | None = None
+    high: float | None = None
+    text: str = ""
+    out_of_range: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Timeline:
     """Everything the timeline draws, for one patient."""
 
@@ -116,12 +165,20 @@ class Timeline:
     nfl: Sequence[Nfl] = ()
     functional: Sequence[Functional] = ()
     pregnancies: Sequence[Pregnancy] = ()
+    status_flips: Sequence[StatusFlip] = ()
+    adverse_events: Sequence[AdverseEvent] = ()
+    labs: Sequence[Lab] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Panel:
+    """A panel's traces and y axis; `weight` is its height against a full panel's, `label`
+    a name written in its top left corner (the axis title then carries the unit)."""
+
     traces: list[dict[str, Any]]
     yaxis: dict[str, Any]
+    weight: float = 1.0
+    label: str = ""
 
 
 def _iso(day: dt.date) -> str:
@@ -203,7 +260,7 @@ def edss_panel(data: Timeline) -> Panel:
             )
         )
     traces += pregnancy_traces(data)
-    return Panel(traces, {"title": {"text": "EDSS"}, "range": [0, 10], "dtick": 2})
+    return Panel(traces, {"title": {"text": "EDSS"}, "range": [0, 10], "dtick": 2}, weight=1.6)
 
 
 PREGNANCY_BAND = (9.3, 9.9)  # EDSS units: a strip at the top of the EDSS panel
@@ -378,6 +435,197 @@ def functional_panel(data: Timeline) -> Panel:
     return Panel(traces, {"title": {"text": "Tests"}, "rangemode": "tozero"})
 
 
+def _range_words(low: float | None, high: float | None, unit: str) -> str:
+    if low is not None and high is not None:
+        return f"reference {low:g} to {high:g} {unit}"
+    if low is not None:
+        return f"reference ≥ {low:g} {unit}"
+    if high is not None:
+        return f"reference ≤ {high:g} {unit}"
+    return "no reference range given"
+
+
+def _lab_words(lab: Lab) -> str:
+    """A result in words: "Lymphocytes 700 /mm3 (reference 1000 to 4000 /mm3), out of range";
+    a unit the name already says is left out ("Anti-JCV antibody index 0.3, negative")."""
+    unit = "" if lab.analyte.lower().endswith(lab.unit.lower()) else lab.unit
+    value = f"{lab.value:g} {unit}".strip() + (f", {lab.text.lower()}" if lab.text else "")
+    words = f"{lab.analyte} {value} ({_range_words(lab.low, lab.high, lab.unit)})"
+    if lab.out_of_range:
+        words += ", out of range" + (f": {lab.reason}" if lab.reason else "")
+    return escape(words)  # Plotly reads tags in hover text
+
+
+def _range_bands(
+    labs: Sequence[Lab], end: dt.date, top: float
+) -> list[tuple[str, str, float, float]]:
+    """The lab's reference range as it was from each result to the next (the last's to
+    `end`, today), runs of one range merged: (from, to, low, high). A one-sided range is
+    drawn from zero or up to the panel's top."""
+    bands: list[tuple[str, str, float, float]] = []
+    for lab, following in itertools.zip_longest(labs, labs[1:]):
+        if lab.low is None and lab.high is None:
+            continue
+        low = lab.low if lab.low is not None else 0.0
+        high = lab.high if lab.high is not None else top
+        until = _iso(following.date if following is not None else end)
+        if bands and bands[-1][1] == _iso(lab.date) and bands[-1][2:] == (low, high):
+            bands[-1] = (bands[-1][0], until, low, high)
+        else:
+            bands.append((_iso(lab.date), until, low, high))
+    return bands
+
+
+def lab_panels(data: Timeline) -> list[Panel]:
+    """One short panel per analyte with numeric results (on request): the values in the
+    catalogue unit against the lab's reference range, those out of range marked with another
+    colour and shape. Text-only results (serologies, urinalysis) are in the labs table."""
+    panels: list[Panel] = []
+    shown: set[str] = set()  # legend groups with their one legend entry
+    analytes = sorted({lab.analyte for lab in data.labs})
+    for analyte in analytes:
+        labs = sorted((lab for lab in data.labs if lab.analyte == analyte), key=lambda x: x.date)
+        unit = labs[-1].unit
+        limits = [v for lab in labs for v in (lab.low, lab.high) if v is not None]
+        top = max([lab.value for lab in labs] + limits) * 1.15 or 1.0
+        traces: list[dict[str, Any]] = []
+        for start, until, low, high in _range_bands(labs, data.end, top):
+            traces.append(
+                scatter(
+                    x=[start, until, until, start, start],
+                    y=[low, low, high, high, low],
+                    mode="lines",
+                    fill="toself",
+                    # Grey: the therapy bands behind are coloured.
+                    fillcolor="rgba(29, 39, 51, 0.13)",
+                    line={"color": "rgba(29, 39, 51, 0.45)", "width": 1, "dash": "dot"},
+                    name="Reference range (lab)",
+                    legendgroup="reference-range",
+                    showlegend=_first("reference-range", shown),
+                    hoverinfo="skip",
+                )
+            )
+        traces.append(
+            scatter(
+                x=[_iso(lab.date) for lab in labs],
+                y=[lab.value for lab in labs],
+                customdata=[_lab_words(lab) for lab in labs],
+                mode="lines+markers",
+                name=analyte,
+                showlegend=False,
+                line={"color": BLUE, "width": 1},
+                marker={"color": BLUE, "size": 7},
+                hovertemplate="%{x|%d %b %Y}: %{customdata}<extra></extra>",
+            )
+        )
+        outside = [lab for lab in labs if lab.out_of_range]
+        if outside:
+            traces.append(
+                scatter(
+                    x=[_iso(lab.date) for lab in outside],
+                    y=[lab.value for lab in outside],
+                    customdata=[_lab_words(lab) for lab in outside],
+                    mode="markers",
+                    name="Lab result out of range",
+                    legendgroup="out-of-range",
+                    showlegend=_first("out-of-range", shown),
+                    marker={
+                        "color": VERMILION,
+                        "size": 11,
+                        "symbol": "diamond",
+                        "line": {"color": BLACK, "width": 1},
+                    },
+                    hovertemplate="%{x|%d %b %Y}: %{customdata}<extra></extra>",
+                )
+            )
+        panels.append(
+            Panel(
+                traces,
+                {"title": {"text": unit, "font": {"size": 12}}, "range": [0, top], "nticks": 4},
+                weight=LAB_WEIGHT,
+                label=analyte,
+            )
+        )
+    return panels
+
+
+LAB_WEIGHT = 0.7
+
+
+def _first(group: str, shown: set[str]) -> bool:
+    """True once per legend group: the entry that stands for all its traces."""
+    first = group not in shown
+    shown.add(group)
+    return first
+
+
+STATUS_ROW, ADVERSE_ROW = "status", "adverse"
+ROW_NAMES = {STATUS_ROW: "Status", ADVERSE_ROW: "Adverse<br>events"}
+
+
+# (whether it is bad news or serious, legend name, marker)
+FLIP_MARKERS: tuple[tuple[bool, str, dict[str, Any]], ...] = (
+    (True, "NEDA lost or worsening seen", {"symbol": "triangle-down", "color": VERMILION}),
+    (False, "NEDA regained", {"symbol": "triangle-up", "color": GREEN}),
+)
+EVENT_MARKERS: tuple[tuple[bool, str, dict[str, Any]], ...] = (
+    (True, "Serious adverse event", {"symbol": "star", "color": VERMILION, "size": 15}),
+    (False, "Adverse event", {"symbol": "circle", "color": ORANGE}),
+)
+
+
+def _markers(
+    items: Sequence[tuple[dt.date, str]], row: str, name: str, marker: dict[str, Any]
+) -> dict[str, Any]:
+    """One marker a date on the strip's row, its hover listing that date's items in words
+    (several on one date would hide each other)."""
+    days: dict[dt.date, list[str]] = {}
+    for day, words in sorted(items, key=lambda item: item[0]):
+        days.setdefault(day, []).append(escape(words))  # Plotly reads tags in hover text
+    return scatter(
+        x=[_iso(day) for day in days],
+        y=[row] * len(days),
+        customdata=["<br>".join(words) for words in days.values()],
+        mode="markers",
+        name=name,
+        marker={"size": 12, "line": {"color": BLACK, "width": 1}, **marker},
+        hovertemplate="%{x|%d %b %Y}: %{customdata}<extra></extra>",
+    )
+
+
+def events_panel(data: Timeline) -> Panel | None:
+    """A strip on the time axis: changes of the stored status (NEDA lost, a worsening first
+    seen; NEDA regained) and adverse events, in words when pointed at. None without any."""
+    flips = [f for f in data.status_flips if data.start <= f.date <= data.end]
+    events = [e for e in data.adverse_events if data.start <= e.date <= data.end]
+    traces: list[dict[str, Any]] = []
+    for worse, name, marker in FLIP_MARKERS:
+        said = [(f.date, f"{f.kind}. {f.explanation}") for f in flips if f.worse is worse]
+        if said:
+            traces.append(_markers(said, STATUS_ROW, name, marker))
+    for serious, name, marker in EVENT_MARKERS:
+        said = [(e.date, f"adverse event: {e.text}") for e in events if e.serious is serious]
+        if said:
+            traces.append(_markers(said, ADVERSE_ROW, name, marker))
+    rows = [row for row, items in ((STATUS_ROW, flips), (ADVERSE_ROW, events)) if items]
+    if not rows:
+        return None
+    return Panel(
+        traces,
+        {
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": rows[::-1],
+            "tickvals": rows,
+            "ticktext": [ROW_NAMES[row] for row in rows],
+            "range": [-0.6, len(rows) - 0.4],
+            "showgrid": False,
+            "fixedrange": True,
+        },
+        weight=0.2 + 0.18 * len(rows),
+    )
+
+
 def _courses(data: Timeline) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Therapy bands across every panel, labelled at the top; the re-baseline as a line;
     each pregnancy's start and end as dashed lines across every panel (monitoring and
@@ -449,42 +697,72 @@ def _note(x: str, y: float, text: str, size: int) -> dict[str, Any]:
     }
 
 
-GAP = 0.035
+def _panel_label(axis: str, text: str) -> dict[str, Any]:
+    """A panel's name in its top left corner, over a white ground (the values may pass)."""
+    return {
+        "x": 0.005,
+        "y": 1.0,
+        "xref": "x domain",
+        "yref": f"{axis} domain",
+        "text": escape(text),
+        "showarrow": False,
+        "xanchor": "left",
+        "yanchor": "top",
+        "bgcolor": "rgba(255, 255, 255, 0.8)",
+        "font": {"size": 12},
+    }
 
 
-def timeline(data: Timeline, *, functional: bool = False) -> dict[str, Any]:
-    """The figure as Plotly JSON: stacked panels, top to bottom, sharing one time axis."""
+def _margin(data: Timeline) -> dt.timedelta:
+    """Room after today on the time axis, so that a marker of today is drawn whole."""
+    return max(dt.timedelta(days=20), (data.end - data.start) * 0.02)
+
+
+GAP = 22  # px between panels
+LEGEND_AND_MARGINS = 110  # px: the legend below the axis, the labels above
+
+
+def timeline(data: Timeline, *, functional: bool = False, labs: bool = False) -> dict[str, Any]:
+    """The figure as Plotly JSON: stacked panels, top to bottom, sharing one time axis. The
+    first four are always drawn, then T25FW/9HPT/SDMT and the safety labs on request, then
+    the strip of status changes and adverse events when there are any."""
     panels = [edss_panel(data), mri_panel(data), brain_volume_panel(data), nfl_panel(data)]
     if functional:
         panels.append(functional_panel(data))
-    weights = [1.6] + [1.0] * (len(panels) - 1)
-    unit = (1 - GAP * (len(panels) - 1)) / sum(weights)
+    if labs:
+        panels += lab_panels(data)
+    if (events := events_panel(data)) is not None:
+        panels.append(events)
+    plot = sum(p.weight for p in panels) * PANEL_HEIGHT + GAP * (len(panels) - 1)
     traces: list[dict[str, Any]] = []
     layout: dict[str, Any] = {}
-    top = 1.0
-    for number, (panel, weight) in enumerate(zip(panels, weights, strict=True), start=1):
+    labels: list[dict[str, Any]] = []
+    top = plot
+    for number, panel in enumerate(panels, start=1):
         name = "y" if number == 1 else f"y{number}"
-        bottom = max(0.0, top - weight * unit)
+        bottom = max(0.0, top - panel.weight * PANEL_HEIGHT)
         layout[f"yaxis{'' if number == 1 else number}"] = {
             **panel.yaxis,
-            "domain": [bottom, top],
+            "domain": [round(bottom / plot, 4), round(top / plot, 4)],
             "gridcolor": "#e3e8ee",
             "zeroline": False,
         }
         traces += [{**trace, "xaxis": "x", "yaxis": name} for trace in panel.traces]
+        if panel.label:
+            labels.append(_panel_label(name, panel.label))
         top = bottom - GAP
     shapes, notes = _courses(data)
     layout.update(
         xaxis={
             "type": "date",
-            "range": [_iso(data.start), _iso(data.end)],
+            "range": [_iso(data.start), _iso(data.end + _margin(data))],
             "anchor": f"y{len(panels)}",
             "showgrid": True,
             "gridcolor": "#e3e8ee",
         },
         shapes=shapes,
-        annotations=notes,
-        height=110 + PANEL_HEIGHT * len(panels),
+        annotations=notes + labels,
+        height=round(LEGEND_AND_MARGINS + plot),
         margin={"l": 70, "r": 10, "t": 30, "b": 30},
         barmode="stack",
         hovermode="closest",

@@ -21,6 +21,7 @@ from alerts import words
 from alerts.actions import mark_decidable
 from alerts.models import Alert, AlertState
 from clinic import forms, plots, safety_forms
+from clinic.safety_card import safety_card
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
 from monitoring.clinical.explain import explain_definition, explain_treatment_rules
 from monitoring.clinical.safety import THERAPY_ACTION_WORDS, TherapyAction
@@ -35,7 +36,7 @@ from monitoring.models import (
 )
 from outcomes.documents import NedaWindowDocument, ProgressionEvent, StatusDocuments
 from outcomes.events import computed_events, stored_events
-from outcomes.models import PatientStatus
+from outcomes.models import ChangeKind, PatientStatus, StatusChange
 from patients import search
 from patients.actions import Actor, mark_entered_in_error, record_read, save_record
 from patients.models import ClinicalRecord, Patient, Site, TherapyCourse
@@ -179,7 +180,7 @@ def record_error(request: HttpRequest, public_id: Any, kind: str, record_id: Any
         except ValidationError as error:
             form.add_error("reason", error.message_dict["entered_in_error_reason"])
         else:
-            messages.success(request, f"{str(record).capitalize()} marked entered in error.")
+            messages.success(request, f"{_sentence(str(record))} marked entered in error.")
             return redirect("patient-page", public_id=patient.public_id)
     return render(
         request,
@@ -213,11 +214,17 @@ def _saved(request: HttpRequest, form: ModelForm) -> Any:
         return None
 
 
+def _sentence(text: str) -> str:
+    """The first letter in capitals, the rest as written (str.capitalize would write "Mri"
+    and lower a term's own capitals)."""
+    return text[:1].upper() + text[1:]
+
+
 def _save_form(
     request: HttpRequest, patient: Patient, form: ModelForm, title: str, saved: str
 ) -> HttpResponse:
     if _saved(request, form) is not None:
-        messages.success(request, f"{saved.capitalize()} for {patient.mrn}.")
+        messages.success(request, f"{_sentence(saved)} for {patient.mrn}.")
         return redirect("patient-page", public_id=patient.public_id)
     return render(
         request, "clinic/record_form.html", {"patient": patient, "form": form, "title": title}
@@ -234,6 +241,9 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     nfl = list(patient.nfl_samples.order_by("date"))
     courses = list(patient.therapy_courses.select_related("therapy").order_by("start"))
     pregnancies = list(patient.pregnancies.order_by("start"))
+    adverse_events = list(
+        patient.adverse_events.select_related("suspected_therapy").order_by("date")
+    )
     status = PatientStatus.objects.filter(patient=patient).first()
     documents = StatusDocuments.of(status) if status else None
     alerts = list(
@@ -265,6 +275,9 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
     current = next((c for c in reversed(courses) if c.end is None), None)
     functional = request.GET.get("functional") == "1"
+    labs = request.GET.get("labs") == "1"
+    safety = safety_card(patient, today, nfl)
+    status_changes = list(patient.status_changes.all())
     window = documents.neda.rolling_12_months if documents else None
     context = {
         "patient": patient,
@@ -277,6 +290,8 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "nfl": nfl,
         "courses": courses,
         "pregnancies": pregnancies,
+        "adverse_events": adverse_events,
+        "safety": safety,
         "current": current,
         "status": status,
         "unknown3": words.unknown_parts(window, ("relapse", "disability", "mri")),
@@ -285,7 +300,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "due": _due(status),
         "status_windows": _windows(documents) if documents else [],
         "documents": documents,
-        "status_changes": list(patient.status_changes.all()[:20]),
+        "status_changes": status_changes[:20],
         "recomputing": changed is not None and (status is None or status.computed_at < changed),
         "alerts": alerts,
         "events": events,
@@ -294,14 +309,26 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "chosen": chosen,
         "decides": decides,
         "functional": functional,
+        "labs": labs,
         "definition_text": "\n".join(
             (explain_definition(definition(chosen)), explain_treatment_rules())
         ),
         "timeline": plots.timeline(
             _timeline(
-                patient, visits, relapses, scans, nfl, courses, pregnancies, status, events, today
+                patient,
+                visits,
+                relapses,
+                scans,
+                nfl,
+                courses,
+                pregnancies,
+                status,
+                events,
+                today,
+                safety=Safety(adverse_events, status_changes, safety["labs"]),
             ),
             functional=functional,
+            labs=labs,
         ),
     }
     return render(request, "clinic/patient_detail.html", context)
@@ -331,6 +358,30 @@ def _due(status: PatientStatus | None) -> list[tuple[dt.date, str]]:
     return sorted((day, what) for day, what in due if day is not None)
 
 
+@dataclass(frozen=True, slots=True)
+class Safety:
+    """What the timeline draws beside the course: adverse events, the stored status's
+    changes (newest first, as read for the page) and the safety card's lab rows."""
+
+    adverse_events: list[AdverseEvent]
+    status_changes: list[StatusChange]
+    lab_rows: list[dict[str, Any]]
+
+
+# A change of status that is bad news: drawn pointing down.
+WORSE = {
+    ChangeKind.NEDA3_LOST,
+    ChangeKind.NEDA4_LOST,
+    ChangeKind.PIRA_SEEN,
+    ChangeKind.RAW_SEEN,
+    ChangeKind.CDW_SEEN,
+}
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _timeline(
     patient: Patient,
     visits: list[Visit],
@@ -342,9 +393,11 @@ def _timeline(
     status: PatientStatus | None,
     events: list[ProgressionEvent],
     today: dt.date,
+    safety: Safety,
 ) -> plots.Timeline:
     dates = [v.date for v in visits] + [s.date for s in scans] + [n.date for n in nfl]
     dates += [c.start for c in courses] + [p.start for p in pregnancies]
+    dates += [e.date for e in safety.adverse_events] + [row["date"] for row in safety.lab_rows]
     start = min(dates, default=today - dt.timedelta(days=365))
     start = dt.date(start.year, 1, 1)
     # The re-baseline the engine stored with the status: one source for page and alerts.
@@ -399,5 +452,34 @@ def _timeline(
                 v.sdmt,
             )
             for v in visits
+        ],
+        status_flips=[
+            plots.StatusFlip(c.as_of, c.get_kind_display(), c.explanation, c.kind in WORSE)
+            for c in reversed(safety.status_changes)  # oldest first: a day's in order
+        ],
+        adverse_events=[
+            plots.AdverseEvent(
+                e.date,
+                e.term,
+                e.serious,
+                str(e.suspected_therapy) if e.suspected_therapy else "",
+                e.get_outcome_display(),
+            )
+            for e in safety.adverse_events
+        ],
+        labs=[
+            plots.Lab(
+                lab.date,
+                lab.analyte.name,
+                lab.unit,
+                float(lab.value),
+                _number(lab.lower_limit),
+                _number(lab.upper_limit),
+                row["text"],
+                row["out_of_range"],
+                row["reason"],
+            )
+            for row in safety.lab_rows
+            if (lab := row["record"]) is not None and lab.value is not None
         ],
     )

@@ -104,6 +104,14 @@ def test_dashboard_filters_and_rates(neuro_client, site_a):
     assert "67 % (2 of 3)" in page.content.decode()
     narrowed = neuro_client.get("/dashboard/rates/", {"therapy": "fingolimod"})
     assert [r["therapy"] for r in narrowed.context["rates"]] == ["Fingolimod"]
+    # The dashboard's search and alert filter are kept by the rates page's own form, and
+    # are there to see and to undo.
+    found = neuro_client.get("/dashboard/rates/", {"q": "P3", "alert": "any"})
+    assert [(r["therapy"], r["patients"]) for r in found.context["rates"]] == [("Fingolimod", 1)]
+    form = found.content.decode()
+    assert 'name="q" value="P3"' in form and 'name="alert" value="any"' in form
+    assert '<a href="/dashboard/rates/">all patients</a>' in form
+    assert 'href="/dashboard/?q=P3&amp;alert=any">back to the patients' in form
     only = neuro_client.get("/dashboard/", {"therapy": "fingolimod", "neda3": "unknown"})
     assert [p.mrn for p in only.context["page"]] == ["P4"]
 

@@ -115,7 +115,7 @@ def test_evidence_as_links_and_the_finding_date(neuro_client, patient):
     page = neuro_client.get("/alerts/").content.decode()
     assert f'href="/patients/{patient.public_id}/#r-0b7c">relapse 2024-03-01</a>' in page
     assert f'href="/patients/{patient.public_id}/#r-1c8d">MRI 2024-05-02</a>' in page
-    assert "found 2024-05-02" in page and "raised " in page
+    assert "found 2 May 2024" in page and "raised " in page  # dates written alike
     assert "monitoring.relapse" not in page and "not_met" not in page
 
 

@@ -82,6 +82,13 @@ def test_each_save_is_confirmed(nurse_client, patient):
         follow=True,
     )
     assert _messages(response) == [f"Visit saved for {patient.mrn}."]
+    response = nurse_client.post(
+        f"/patients/{patient.public_id}/new/mri/",
+        {"date": "2024-06-01", "new_t2": "0", "field_strength": "3T"},
+        follow=True,
+    )
+    # The kind's own capitals, not str.capitalize's "Mri".
+    assert _messages(response) == [f"MRI result saved for {patient.mrn}."]
 
 
 def test_records_are_read_back_in_a_table_per_kind(nurse_client, patient):

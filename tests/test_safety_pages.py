@@ -1,6 +1,8 @@
 """Safety records in the browser-facing views: a nurse enters a JCV result and the JCV alert
 clears; a lab result in a unit that cannot be converted is refused under "unit"; the
-patient page lists labs with out-of-range values marked and what is due."""
+patient page lists labs with out-of-range values marked and what is due, lists adverse
+events, and corrects and withdraws both from their rows; the timeline shows status changes
+and adverse events on its time axis, and the safety labs on request."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from django.utils import timezone
 
 from alerts.evaluation import evaluate
 from alerts.models import Alert, AlertState, Rule
-from monitoring.models import LabResult
+from monitoring.models import AdverseEvent, LabResult
+from outcomes.models import ChangeKind, StatusChange
 from patients.actions import Actor, save_record
 from patients.models import AuditEvent, Therapy, TherapyCourse
 from tests import factories as f
@@ -89,7 +92,11 @@ def test_patient_page_lists_labs_with_out_of_range_marked_and_due_tests(nurse_cl
     save_record(low, actor=SYSTEM)
     page = nurse_client.get(f"/patients/{patient.public_id}/").content.decode()
     assert 'id="safety"' in page
-    assert '<tr class="out-of-range">' in page and "90 10*9/L" in page
+    row = page[page.index(f'<tr class="out-of-range" data-record="{low.public_id}"') :]
+    row = row.split("</tr>")[0]
+    assert "90 10*9/L" in row
+    base = f"/patients/{patient.public_id}/lab/{low.public_id}/"
+    assert f'href="{base}edit/"' in row and f'href="{base}error/"' in row
     assert 'data-item="natalizumab-jcv"' in page
 
 
@@ -134,3 +141,168 @@ def test_a_pregnancy_on_the_timeline_in_the_records_and_explaining_an_overdue_te
     [alert] = Alert.objects.filter(patient=patient, rule=Rule.JCV_OVERDUE)
     assert "A pregnancy explains the gap" in alert.explanation
     assert html.escape(alert.explanation) in page
+
+
+def _row(page: str, record_id) -> str:
+    """The patient page's table row of one record (empty when it is not listed)."""
+    marker = f'data-record="{record_id}"'
+    if marker not in page:
+        return ""
+    start = page.rindex("<tr", 0, page.index(marker))
+    return page[start : page.index("</tr>", start)]
+
+
+def test_nurse_enters_an_adverse_event_sees_it_listed_corrects_it_and_withdraws_it(
+    nurse_client, patient
+):
+    today = timezone.localdate()
+    ocrelizumab = Therapy.objects.get(code="ocrelizumab")
+    base = f"/patients/{patient.public_id}/"
+    form = nurse_client.get(base + "new/adverse-event/")
+    assert "suspected_therapy" in form.context["form"].fields
+    response = nurse_client.post(
+        base + "new/adverse-event/",
+        {
+            "date": (today - dt.timedelta(days=20)).isoformat(),
+            "term": "Infusion-related reaction",
+            "serious": "",
+            "suspected_therapy": ocrelizumab.pk,
+            "outcome": "recovering",
+        },
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Adverse event saved for {patient.mrn}."
+    ]
+    event = AdverseEvent.objects.get(patient=patient)
+    page = response.content.decode()
+    assert 'id="adverse-events"' in page
+    row = _row(page, event.public_id)
+    for words in ("Infusion-related reaction", "Ocrelizumab", "Recovering", "<td>no</td>"):
+        assert words in row, words
+    edit = f"{base}adverse-event/{event.public_id}/edit/"
+    error = f"{base}adverse-event/{event.public_id}/error/"
+    assert f'href="{edit}"' in row and f'href="{error}"' in row
+    # On the timeline too, in words, on the strip below the panels.
+    [marker] = [t for t in response.context["timeline"]["data"] if t["name"] == "Adverse event"]
+    assert marker["customdata"] == [
+        "adverse event: Infusion-related reaction (not serious, suspected Ocrelizumab, "
+        "outcome recovering)"
+    ]
+
+    # Corrected from the table's link: serious after all, resolved; audited.
+    assert nurse_client.get(edit).context["form"].initial["term"] == "Infusion-related reaction"
+    refused = nurse_client.post(edit, {"date": today.isoformat(), "term": "  ", "outcome": "x"})
+    assert {"term", "outcome"} <= set(refused.context["form"].errors)
+    response = nurse_client.post(
+        edit,
+        {
+            "date": (today - dt.timedelta(days=20)).isoformat(),
+            "term": "Infusion-related reaction",
+            "serious": "on",
+            "suspected_therapy": ocrelizumab.pk,
+            "outcome": "resolved",
+        },
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Correction saved for {patient.mrn}."
+    ]
+    row = _row(response.content.decode(), event.public_id)
+    assert "<strong>serious</strong>" in row and "Resolved" in row
+    change = AuditEvent.objects.get(model="monitoring.adverseevent", action="update")
+    assert (change.before["serious"], change.after["serious"]) == (False, True)
+    assert change.actor_label == "nurse-a"
+
+    # Marked entered in error: a reason is required; kept, audited, off the page.
+    assert "reason" in nurse_client.post(error, {"reason": ""}).context["form"].errors
+    response = nurse_client.post(error, {"reason": "another patient's event"}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Adverse event {event.date}: Infusion-related reaction marked entered in error."
+    ]
+    page = response.content.decode()
+    assert _row(page, event.public_id) == "" and "No adverse event recorded." in page
+    assert not AdverseEvent.objects.filter(pk=event.pk).exists()
+    kept = AdverseEvent.all_records.get(pk=event.pk)
+    assert kept.entered_in_error_reason == "another patient's event"
+    assert AuditEvent.objects.filter(
+        model="monitoring.adverseevent", action="entered_in_error", actor_label="nurse-a"
+    ).exists()
+    assert nurse_client.get(edit).status_code == 404
+    assert not [t for t in response.context["timeline"]["data"] if "dverse" in t["name"]]
+
+
+def test_a_lab_result_is_corrected_and_withdrawn_from_its_row(nurse_client, patient):
+    lab = save_record(
+        f.lab_result(patient, "platelets", value=Decimal(90), lower_limit=Decimal(150)),
+        actor=SYSTEM,
+    )
+    base = f"/patients/{patient.public_id}/lab/{lab.public_id}/"
+    response = nurse_client.post(
+        base + "edit/",
+        {
+            "analyte": lab.analyte.pk,
+            "date": lab.date.isoformat(),
+            "value": "190",
+            "unit": "10*9/L",
+            "lower_limit": "150",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    row = _row(response.content.decode(), lab.public_id)
+    assert "190 10*9/L" in row and "out of range" not in row
+    nurse_client.post(base + "error/", {"reason": "haemolysed sample"})
+    page = nurse_client.get(f"/patients/{patient.public_id}/").content.decode()
+    assert _row(page, lab.public_id) == ""
+    assert LabResult.all_records.get(pk=lab.pk).entered_in_error_reason == "haemolysed sample"
+
+
+def test_status_changes_on_the_timeline_and_safety_labs_on_request(
+    nurse_client, patient, django_capture_on_commit_callbacks
+):
+    today = timezone.localdate()
+    therapy = Therapy.objects.get(code="ocrelizumab")
+    start = today - dt.timedelta(days=700)
+    save_record(TherapyCourse(patient=patient, therapy=therapy, start=start), actor=SYSTEM)
+    for days in (600, 400, 200, 30):
+        save_record(f.visit(patient, date=today - dt.timedelta(days=days)), actor=SYSTEM)
+    evaluate([patient.pk])  # the first status: a change is a flip from it
+    save_record(f.relapse(patient, onset=today - dt.timedelta(days=60)), actor=SYSTEM)
+    igg = save_record(
+        f.lab_result(
+            patient,
+            "igg",
+            date=today - dt.timedelta(days=90),
+            value=Decimal("5.5"),
+            lower_limit=Decimal(7),
+            upper_limit=Decimal(16),
+        ),
+        actor=SYSTEM,
+    )
+    evaluate([patient.pk])
+    [change] = StatusChange.objects.filter(patient=patient, kind=ChangeKind.NEDA3_LOST)
+    url = f"/patients/{patient.public_id}/"
+
+    figure = nurse_client.get(url).context["timeline"]
+    [lost] = [t for t in figure["data"] if t["name"] == "NEDA lost or worsening seen"]
+    assert lost["x"] == [change.as_of.isoformat()]
+    assert lost["customdata"][0].startswith(f"NEDA-3 lost. {html.escape(change.explanation)}")
+    assert figure["layout"]["xaxis"]["anchor"] == lost["yaxis"]  # the strip on the time axis
+    assert not [t for t in figure["data"] if t["name"].startswith("Serum IgG")]
+
+    response = nurse_client.get(url, {"labs": "1", "functional": "1"})
+    figure = response.context["timeline"]
+    [series] = [t for t in figure["data"] if t["name"] == igg.analyte.name]
+    assert series["y"] == [5.5]
+    assert "out of range" in series["customdata"][0]
+    [marked] = [t for t in figure["data"] if t["name"] == "Lab result out of range"]
+    assert marked["x"] == [igg.date.isoformat()]
+    assert [t for t in figure["data"] if t["name"] == "T25FW (s)"]
+    page = response.content.decode()
+    # Each toggle keeps the other's state.
+    functional_form, labs_form = page.split("Hide T25FW, 9HPT and SDMT")
+    assert '<input type="hidden" name="labs" value="1">' in functional_form.split("<form")[-1]
+    labs_form = labs_form.split("</form>")[1]
+    assert "Hide safety labs" in labs_form
+    assert '<input type="hidden" name="functional" value="1">' in labs_form

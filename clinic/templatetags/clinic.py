@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 from typing import Any
 
@@ -63,3 +64,13 @@ def evidence_records(evidence: dict[str, Any]) -> list[dict[str, str]]:
 @register.filter
 def finding_date(evidence: dict[str, Any]) -> str | None:
     return words.finding_date(evidence or {})
+
+
+@register.filter
+def iso_date(value: str | None) -> dt.date | str | None:
+    """An ISO date of the evidence as a date, for the `date` filter to write as every other
+    date on the page; anything else as it is."""
+    try:
+        return dt.date.fromisoformat(value) if value else value
+    except ValueError:
+        return value

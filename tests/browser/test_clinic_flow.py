@@ -2,7 +2,9 @@
 
 A nurse registers a patient, enters a visit, corrects it and marks an MRI entered in error;
 a nurse's relapse reaches the neurologist; a neurologist sorts and searches the dashboard,
-opens a patient whose status and chart fit the first 1366x900 screen and acknowledges three
+reads the NEDA-3 rates of the patients found and of all on their own page, opens a patient
+whose status and chart (with a pregnancy, an adverse event and the status changes on its
+time axis) fit the first 1366x900 screen, shows the safety labs, and acknowledges three
 alerts at once.
 
 Screenshots (1366x768) go to the test's temporary folder, or to $MSTRACK_SCREENSHOTS
@@ -21,7 +23,7 @@ from django.utils import timezone
 
 from alerts.evaluation import evaluate
 from alerts.models import Alert
-from monitoring.models import MriScan, Visit
+from monitoring.models import AdverseEvent, MriScan, Pregnancy, Visit
 from patients.actions import Actor, save_record
 from patients.models import AuditEvent, Patient, Therapy, TherapyCourse
 from tests import factories as f
@@ -40,10 +42,16 @@ def shoot(tmp_path):
     shots = Path(os.environ.get("MSTRACK_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
 
-    def take(page, name: str) -> None:
+    def take(page, name: str, at: str = "", block: str = "start") -> None:
+        """The page at 1366x768: from its top, or scrolled to put the element `at` at the
+        window's start or end (`block`)."""
         size = page.viewport_size
         page.set_viewport_size({"width": 1366, "height": 768})
         page.wait_for_timeout(300)  # the chart redraws at the new size
+        if at:
+            page.locator(at).evaluate("(e, block) => e.scrollIntoView({block})", block)
+        else:
+            page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(shots / f"{name}.png"))
         page.set_viewport_size(size)
 
@@ -187,6 +195,47 @@ def test_relapse_entered_by_nurse_reaches_neurologist(live_server, new_page, sit
     assert alert.state == "acknowledged" and alert.acknowledged_by.username == "dr-bea"
 
 
+def _safety_records(patient) -> None:
+    """An ended pregnancy before the therapy, an infusion reaction on it, labs on schedule
+    and one IgG below the lab's range."""
+    today = timezone.localdate()
+    system = Actor.system("test")
+    conceived = today - dt.timedelta(days=1400)
+    save_record(
+        Pregnancy(
+            patient=patient,
+            start=conceived,
+            due_date=conceived + dt.timedelta(days=280),
+            end=conceived + dt.timedelta(days=275),
+            outcome="live_birth",
+            therapy_action="none",
+        ),
+        actor=system,
+    )
+    save_record(
+        AdverseEvent(
+            patient=patient,
+            date=today - dt.timedelta(days=880),
+            term="Infusion-related reaction",
+            suspected_therapy=Therapy.objects.get(code="ocrelizumab"),
+            outcome="resolved",
+        ),
+        actor=system,
+    )
+    for days, value in ((910, "10.5"), (720, "9.1"), (540, "8.0"), (360, "7.4"), (180, "6.6")):
+        save_record(
+            f.lab_result(
+                patient,
+                "igg",
+                date=today - dt.timedelta(days=days),
+                value=Decimal(value),
+                lower_limit=Decimal(7),
+                upper_limit=Decimal(16),
+            ),
+            actor=system,
+        )
+
+
 def _alert(patient, rule: str, severity: str, records: list[dict]) -> Alert:
     return Alert.objects.create(
         patient=patient,
@@ -205,7 +254,9 @@ def test_neurologist_sorts_searches_reads_one_screen_and_acknowledges_three(
     today = timezone.localdate()
     f.make_user("dr-bea", site=site_a, role="neurologist")
     anna = _ocrelizumab_patient(site_a, mrn="MS-0100", display_name="Anna Müller")
+    evaluate([anna.pk])  # her first status: what follows changes it, on the timeline
     system = Actor.system("test")
+    _safety_records(anna)
     save_record(f.relapse(anna, onset=today - dt.timedelta(days=40)), actor=system)
     save_record(
         f.visit(anna, date=today - dt.timedelta(days=10), edss=Decimal("3.5"), t25fw=6),
@@ -247,6 +298,19 @@ def test_neurologist_sorts_searches_reads_one_screen_and_acknowledges_three(
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**q=muller**")
     assert rows.count() == 1 and "MS-0100" in rows.first.inner_text()
+    # The rates of the patients found, on their own page (and of all of them).
+    page.get_by_role("link", name="NEDA-3 of these patients by current therapy").click()
+    page.wait_for_url("**/dashboard/rates/?**q=muller**")
+    check_accessibility(page)
+    [rate] = page.locator("table.rates tbody tr").all_inner_texts()
+    assert rate.split("\t")[:2] == ["Ocrelizumab", "1"]
+    page.get_by_role("link", name="all patients").click()
+    page.wait_for_url("**/dashboard/rates/")
+    assert "Ocrelizumab\t2" in page.inner_text("table.rates tbody")
+    check_accessibility(page)
+    shoot(page, "rates")
+    page.get_by_role("link", name="back to the patients").click()
+    page.wait_for_url("**/dashboard/")
     page.goto(f"{base}/dashboard/?alert=pira")
     assert "not one of the choices" in page.inner_text("[role=status]")
     page.goto(f"{base}/dashboard/")
@@ -263,12 +327,24 @@ def test_neurologist_sorts_searches_reads_one_screen_and_acknowledges_three(
     overview = page.inner_text(".overview")
     for words in ("Anna Müller", "Ocrelizumab", "Last EDSS", "NEDA-3", "Open alerts", "Due next"):
         assert words in overview
-    assert page.locator("#timeline .legendtext", has_text="NfL serum, ella").count() == 1
+    legend = page.locator("#timeline .legendtext")
+    for entry in ("NfL serum, ella", "Pregnancy", "NEDA lost or worsening seen", "Adverse event"):
+        assert legend.filter(has_text=entry).count() >= 1, entry
     shoot(page, "patient")
+    assert "Infusion-related reaction" in page.inner_text("#adverse-events + table")
+    shoot(page, "patient-records", at="#records")
     page.get_by_role("button", name="Show T25FW, 9HPT and SDMT").click()
     page.wait_for_url("**functional=1**")
     page.wait_for_selector("#timeline[data-drawn=true]")
     assert page.locator("#timeline .legendtext", has_text="T25FW").count() == 1
+    page.get_by_role("button", name="Hide T25FW, 9HPT and SDMT").click()
+    page.wait_for_url("**functional=0**")
+    page.get_by_role("button", name="Show safety labs").click()
+    page.wait_for_url("**labs=1**")
+    page.wait_for_selector("#timeline[data-drawn=true]")
+    assert legend.filter(has_text="Lab result out of range").count() == 1
+    check_accessibility(page)
+    shoot(page, "patient-labs", at="#timeline", block="end")
 
     page.get_by_role("link", name="Alerts", exact=True).click()
     check_accessibility(page)

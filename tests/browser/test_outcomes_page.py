@@ -1,8 +1,8 @@
 """End to end in Debian's Chromium: a neurologist opens the outcomes page of a seeded cohort,
 sees its Kaplan-Meier charts drawn by Plotly and its tables, and downloads a table as CSV.
 
-The screenshot goes to the test's temporary folder, or to $MSTRACK_SCREENSHOTS
-(`make screenshots` refreshes docs/screenshots/outcomes.png).
+The screenshots go to the test's temporary folder, or to $MSTRACK_SCREENSHOTS
+(`make screenshots` refreshes docs/screenshots/outcomes.png and outcomes-tables.png).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def test_neurologist_opens_the_outcomes_page(live_server, browser, tmp_path, mon
     call_command("seed_demo", patients=200, seed=1, stdout=io.StringIO())
     shots = Path(os.environ.get("MSTRACK_SCREENSHOTS") or tmp_path)
     base = live_server.url
-    page = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    page = browser.new_page(viewport={"width": 1366, "height": 768}, accept_downloads=True)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
 
@@ -43,12 +43,10 @@ def test_neurologist_opens_the_outcomes_page(live_server, browser, tmp_path, mon
     assert download.value.suggested_filename.startswith("mstrack-pira_share-")
     assert errors == []
     shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(
-        path=str(shots / "outcomes.png"),
-        full_page=True,
-        clip={"x": 0, "y": 0, "width": 1366, "height": 2400},
-    )
-    page.locator("#table-pira_share").scroll_into_view_if_needed()
+    # At 1366x768 as every screenshot: the first chart, then a table, each from its title.
+    page.locator("#km-title").evaluate("title => title.scrollIntoView()")
+    page.screenshot(path=str(shots / "outcomes.png"))
+    page.locator("#table-pira_share").evaluate("table => table.scrollIntoView()")
     page.screenshot(path=str(shots / "outcomes-tables.png"))
 
     page.select_option("#id_therapy", "natalizumab")

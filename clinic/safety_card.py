@@ -1,22 +1,20 @@
-"""The patient page's safety card, as one include the page places where it likes:
-`{% load safety %}{% safety_card patient %}`."""
+"""The patient page's safety card (`clinic/_safety.html`): the labs with those out of range
+marked, what the monitoring protocols say is due, the PML risk and cladribine's year 2. The
+timeline's lab panels read the same rows, so chart and table mark the same results."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django import template
-from django.utils import timezone
-
 from monitoring.clinical.safety import JCV_INDEX
-from monitoring.models import LabResult
+from monitoring.models import LabResult, NflSample
 from monitoring.safety_records import protocol
 from outcomes.assessment import safety_status
 from outcomes.records import load
 from patients.models import Patient
-
-register = template.Library()
 
 
 def _number(value: Decimal | None) -> str:
@@ -27,16 +25,16 @@ def _number(value: Decimal | None) -> str:
 ABNORMAL_TEXT = {"positive", "abnormal", "trace"}
 
 
-@register.inclusion_tag("clinic/_safety.html")
-def safety_card(patient: Patient) -> dict[str, Any]:
+def safety_card(patient: Patient, today: dt.date, nfl: Sequence[NflSample]) -> dict[str, Any]:
     """Labs (NfL beside them) newest first with out-of-range values marked, and what the
-    monitoring protocols say is due: the engine's answer for today, for this one patient."""
-    today = timezone.localdate()
+    monitoring protocols say is due: the engine's answer for today, for this one patient.
+    A lab row carries its `record` (for the correct and entered-in-error links); an NfL row
+    has none (its links are in the NfL table)."""
     records = load([patient.pk])[patient.pk]
     status = safety_status(records, protocol(), as_of=today)
     flagged = {o.lab.public_id: o.reason for o in status.out_of_range}
     rows = []
-    for lab in LabResult.objects.filter(patient=patient).select_related("analyte"):
+    for lab in LabResult.objects.filter(patient=patient).select_related("analyte").order_by("date"):
         public_id = str(lab.public_id)
         low, high, value = lab.lower_limit, lab.upper_limit, lab.value
         outside = value is not None and (
@@ -45,6 +43,7 @@ def safety_card(patient: Patient) -> dict[str, Any]:
         abnormal = lab.analyte.code != JCV_INDEX and lab.text in ABNORMAL_TEXT
         rows.append(
             {
+                "record": lab,
                 "date": lab.date,
                 "name": lab.analyte.name,
                 "loinc": lab.analyte.loinc,
@@ -58,10 +57,11 @@ def safety_card(patient: Patient) -> dict[str, Any]:
                 "reason": flagged.get(public_id, ""),
             }
         )
-    for sample in patient.nfl_samples.all():
+    for sample in nfl:
         high = sample.lab_upper_limit
         rows.append(
             {
+                "record": None,
                 "date": sample.date,
                 "name": f"NfL ({sample.get_matrix_display()})",
                 "loinc": "",
@@ -77,7 +77,6 @@ def safety_card(patient: Patient) -> dict[str, Any]:
         )
     rows.sort(key=lambda row: row["date"], reverse=True)
     return {
-        "patient": patient,
         "labs": rows,
         "due": sorted(status.due, key=lambda d: d.due),
         "pml": status.pml,
