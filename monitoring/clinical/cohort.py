@@ -18,6 +18,7 @@ Therapy failure is the first CDW on the course or its stop for inefficacy, which
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from monitoring.clinical.definitions import Definition
+from monitoring.clinical.episodes import therapy_episodes
 from monitoring.clinical.neda import neda_calendar_years, neda_since_rebaseline
 from monitoring.clinical.progression import Compiled, Event, Visit, assess
 from monitoring.clinical.records import (
@@ -174,6 +176,25 @@ def whole_years(start: dt.date, end: dt.date) -> int:
     return end.year - start.year - ((end.month, end.day) < (start.month, start.day))
 
 
+def _episodes(courses: Sequence[CohortCourse]) -> list[CohortCourse]:
+    """The therapy episodes as courses; one stopped for inefficacy when any of its courses
+    was (a clinician closes an induction episode on its last course)."""
+    episodes = therapy_episodes(courses)
+    return [
+        dataclasses.replace(
+            e,
+            stopped_for_inefficacy=any(
+                c.stopped_for_inefficacy
+                for c in courses
+                if c.therapy == e.therapy
+                and e.start <= c.start
+                and (e.end is None or c.start <= e.end)
+            ),
+        )
+        for e in episodes
+    ]
+
+
 def course_on(courses: Sequence[CohortCourse], day: dt.date) -> CohortCourse | None:
     """The latest-started course running on `day`."""
     running = [c for c in courses if c.start <= day and (c.end is None or c.end >= day)]
@@ -192,6 +213,8 @@ def contribution(
     relapse_days = [r.onset for r in patient.relapses]
     main_events = _worsening(assess(patient.visits, relapse_days, main[0], main[1]))
     events: dict[str, tuple[DefinitionEvent, ...]] = {}
+    # Induction courses of one drug are one episode, on until another therapy starts [§7].
+    episodes = _episodes(patient.courses)
     for d, compiled in compared:
         found = (
             main_events
@@ -202,7 +225,7 @@ def contribution(
             DefinitionEvent(
                 e.onset.date,
                 e.cdw_type or "undefined",
-                _code(course_on(patient.courses, e.onset.date)),
+                _code(course_on(episodes, e.onset.date)),
             )
             for e in found
         )
@@ -219,7 +242,7 @@ def contribution(
         years = tuple(
             NedaYear(
                 w.start.year,
-                _whole_window_therapy(patient.courses, w.start, w.end),
+                _whole_window_therapy(episodes, w.start, w.end),
                 w.complete,
                 w.neda3,
                 w.neda4,
@@ -229,7 +252,7 @@ def contribution(
     onset = patient.disease_onset
     courses = tuple(
         _course_outcome(patient, c, history, main_events, as_of=as_of)
-        for c in patient.courses
+        for c in episodes
         if c.start <= as_of
     )
     return Contribution(

@@ -176,3 +176,21 @@ def test_bands() -> None:
     assert band(4, DURATION_BANDS) == "<5"
     assert band(5, DURATION_BANDS) == "5-9"
     assert band(20, DURATION_BANDS) == "20+"
+
+
+def test_an_induction_episode_is_followed_from_its_first_course_to_the_last_visit() -> None:
+    """Alemtuzumab's two 5-day and 3-day courses (2020-01 and 2021-01) are one episode [§7]:
+    its follow-up runs to the last visit (2023-01-01, day 1,096), not to the first infusion's
+    end on day 4; the worsening of 2021-01-01 (day 366) falls inside it."""
+    year_1 = CohortCourse("Alemtuzumab", "induction", START, D(2020, 1, 5), code="alemtuzumab")
+    year_2 = CohortCourse(
+        "Alemtuzumab", "induction", D(2021, 1, 1), D(2021, 1, 3), code="alemtuzumab"
+    )
+    quiet = contribute(patient(1, courses=[year_1, year_2]))
+    (episode,) = quiet.courses
+    assert episode.start == START
+    assert episode.times["cdw"] == TimeToEvent(1096, False)
+    worsening = contribute(patient(2, courses=[year_1, year_2], visits=WORSENING))
+    (episode,) = worsening.courses
+    assert episode.times["cdw"] == TimeToEvent(366, True)
+    assert {e.therapy_code for e in worsening.events["muller2023"]} == {"alemtuzumab"}
