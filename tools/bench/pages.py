@@ -25,6 +25,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
+import mstrack.wsgi  # noqa: F401  (as a server loads the project: views loaded, then frozen)
 from patients.models import Patient
 
 
