@@ -24,7 +24,7 @@ from clinic import forms, plots, safety_forms
 from clinic.safety_card import safety_card
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
 from monitoring.clinical.explain import explain_definition, explain_treatment_rules
-from monitoring.clinical.safety import THERAPY_ACTION_WORDS, TherapyAction
+from monitoring.clinical.safety import BRAIN_MRI, JCV_INDEX, THERAPY_ACTION_WORDS, TherapyAction
 from monitoring.models import (
     AdverseEvent,
     LabResult,
@@ -297,7 +297,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "unknown3": words.unknown_parts(window, ("relapse", "disability", "mri")),
         "unknown4": words.unknown_parts(window, ("relapse", "disability", "mri", "atrophy")),
         "open_alerts": _open_by_severity(alerts),
-        "due": _due(status),
+        "due": _due(status, safety),
         "status_windows": _windows(documents) if documents else [],
         "documents": documents,
         "status_changes": status_changes[:20],
@@ -350,12 +350,27 @@ def _open_by_severity(alerts: list[Alert]) -> list[tuple[str, int]]:
     ]
 
 
-def _due(status: PatientStatus | None) -> list[tuple[dt.date, str]]:
-    """What monitoring is due, soonest first."""
-    if status is None:
-        return []
-    due = [(status.mri_due, "MRI"), (status.edss_due, "EDSS visit"), (status.jcv_due, "JCV test")]
-    return sorted((day, what) for day, what in due if day is not None)
+# The overview's first screen names this many of the safety protocol's tests; the safety
+# card lists them all.
+SAFETY_DUE_SHOWN = 3
+
+
+def _due(status: PatientStatus | None, safety: dict[str, Any]) -> list[tuple[dt.date, str]]:
+    """What monitoring is due, soonest first: MRI, EDSS and JCV from the stored status, and
+    the soonest other tests of the therapy's safety protocol (MRI and JCV are the status's)."""
+    due = (
+        [(status.mri_due, "MRI"), (status.edss_due, "EDSS visit"), (status.jcv_due, "JCV test")]
+        if status
+        else []
+    )
+    tests = [
+        (d.due, d.item.label or d.item.analyte)
+        for d in safety["due"]
+        if d.item.analyte not in (JCV_INDEX, BRAIN_MRI)
+    ]
+    return sorted(
+        [*((day, what) for day, what in due if day is not None), *tests[:SAFETY_DUE_SHOWN]]
+    )
 
 
 @dataclass(frozen=True, slots=True)

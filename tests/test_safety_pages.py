@@ -306,3 +306,31 @@ def test_status_changes_on_the_timeline_and_safety_labs_on_request(
     labs_form = labs_form.split("</form>")[1]
     assert "Hide safety labs" in labs_form
     assert '<input type="hidden" name="functional" value="1">' in labs_form
+
+
+def test_due_next_names_the_soonest_tests_of_the_safety_protocol(
+    nurse_client, patient, django_capture_on_commit_callbacks
+):
+    """On alemtuzumab the protocol asks for monthly blood counts, creatinine and urinalysis
+    [§7.1]: the overview's "Due next" names them beside MRI and EDSS, not only the card."""
+    start = timezone.localdate() - dt.timedelta(days=90)
+    with django_capture_on_commit_callbacks(execute=True):
+        save_record(
+            TherapyCourse(
+                patient=patient,
+                therapy=Therapy.objects.get(code="alemtuzumab"),
+                start=start,
+                end=start + dt.timedelta(days=4),
+            ),
+            actor=SYSTEM,
+        )
+    response = nurse_client.get(f"/patients/{patient.public_id}/")
+    due = response.context["due"]
+    card = [d for d in response.context["safety"]["due"] if d.item.analyte not in ("jcv-index",)]
+    assert card, "the protocol has tests due"
+    soonest = {d.item.label or d.item.analyte for d in card[:3]}
+    assert soonest <= {what for _, what in due}
+    assert [day for day, _ in due] == sorted(day for day, _ in due)
+    page = response.content.decode()
+    overview = page[page.index("<h2>Due next</h2>") :].split("</ul>")[0]
+    assert all(html.escape(what) in overview for what in soonest)
