@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.models import Rule, Severity
-from alerts.safety_rules import pregnancy_evidence
+from alerts.safety_rules import pregnancy_gap
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.progression import Event
 from monitoring.clinical.records import State
@@ -79,16 +79,14 @@ def _record(model: str, public_id: str, day: Any) -> dict[str, str]:
 
 
 def _pregnancy_gap(a: Assessment, day: dt.date, what: str) -> tuple[str, dict[str, Any], str]:
-    """When `day` falls in a pregnancy during which the therapy was not given [§7.2]: what
-    the finding's key, evidence and explanation add (nothing otherwise)."""
+    """When `day` falls in a pregnancy during which the therapy was not given [§7.2]."""
     p = pregnancy_on(a.records.pregnancies, day)
-    if p is None:
-        return "", {}, ""
-    return (
-        f";pregnancy={p.public_id}",
-        {"pregnancy": pregnancy_evidence(p)},
-        f" A pregnancy explains the gap in therapy: the {what} falls in {p.words}, when the "
-        "therapy was not being given.",
+    return pregnancy_gap(
+        p,
+        f"A pregnancy explains the gap in therapy: the {what} falls in {p.words}, when the "
+        "therapy was not being given."
+        if p
+        else "",
     )
 
 

@@ -42,7 +42,7 @@ def _lab(lab: Lab) -> dict[str, str]:
     return {"model": model, "id": lab.public_id, "date": lab.date.isoformat()}
 
 
-def pregnancy_evidence(p: Pregnancy) -> dict[str, Any]:
+def _pregnancy_evidence(p: Pregnancy) -> dict[str, Any]:
     """The pregnancy that explains a gap, as an alert's evidence holds it (under its own
     key, beside the records: a pregnancy recorded later supersedes the alert, see
     `alerts.evaluation`)."""
@@ -53,6 +53,14 @@ def pregnancy_evidence(p: Pregnancy) -> dict[str, Any]:
         "end": p.end.isoformat() if p.end else None,
         "therapy_action": str(p.therapy_action),
     }
+
+
+def pregnancy_gap(p: Pregnancy | None, note: str) -> tuple[str, dict[str, Any], str]:
+    """What a finding's key, evidence and explanation add when a pregnancy during which the
+    therapy was not given explains a gap [§7.2]: nothing without one."""
+    if p is None:
+        return "", {}, ""
+    return f";pregnancy={p.public_id}", {"pregnancy": _pregnancy_evidence(p)}, f" {note}"
 
 
 def _item(item: ProtocolItem) -> dict[str, Any]:
@@ -67,33 +75,31 @@ def test_overdue(a: Assessment) -> list[Finding]:
     for d in a.safety.overdue:
         jcv = d.item.analyte == JCV_INDEX
         since = f"the last on {d.last.date.isoformat()}" if d.last else "none on record"
-        key = f"item={d.item.code};therapy={d.therapy};due={d.due.isoformat()}"
-        evidence: dict[str, Any] = {
-            "item": _item(d.item),
-            "therapy": d.therapy,
-            "due": d.due.isoformat(),
-            "records": [_lab(d.last)] if d.last else [],
-        }
-        explanation = (
-            f"{d.item.name} on {d.therapy} was due on {d.due.isoformat()} ({since}). "
-            f"Source: {d.item.source}."
+        key, pregnancy, note = pregnancy_gap(
+            d.pregnancy,
+            f"A pregnancy explains the gap: {d.pregnancy.words}; the test may have been "
+            "deferred while the therapy was not given."
+            if d.pregnancy
+            else "",
         )
-        if d.pregnancy is not None:
-            key += f";pregnancy={d.pregnancy.public_id}"
-            evidence["pregnancy"] = pregnancy_evidence(d.pregnancy)
-            explanation += (
-                f" A pregnancy explains the gap: {d.pregnancy.words}; the test may have been "
-                "deferred while the therapy was not given."
-            )
         out.append(
             _finding(
                 rule=Rule.JCV_OVERDUE if jcv else Rule.SAFETY_TEST_OVERDUE,
                 severity=(
                     Severity.MEDIUM if jcv or d.item.phase is Phase.ON_THERAPY else Severity.LOW
                 ),
-                key=key,
-                evidence=evidence,
-                explanation=explanation,
+                key=f"item={d.item.code};therapy={d.therapy};due={d.due.isoformat()}{key}",
+                evidence={
+                    "item": _item(d.item),
+                    "therapy": d.therapy,
+                    "due": d.due.isoformat(),
+                    "records": [_lab(d.last)] if d.last else [],
+                    **pregnancy,
+                },
+                explanation=(
+                    f"{d.item.name} on {d.therapy} was due on {d.due.isoformat()} ({since}). "
+                    f"Source: {d.item.source}.{note}"
+                ),
             )
         )
     return out
