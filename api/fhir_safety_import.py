@@ -34,7 +34,7 @@ from api.fhir_safety import (
 from monitoring.clinical.protocols import LOCAL_SYSTEM
 from monitoring.models import AdverseEvent, Analyte, LabResult, Pregnancy
 from monitoring.safety_records import ResultText
-from patients.models import Patient, Therapy
+from patients.models import Patient, Therapy, by_any_name
 
 __all__ = [
     "LOCAL_SYSTEM",
@@ -226,11 +226,7 @@ def _therapy(ctx: Context, reference: Any) -> Therapy | None:
     (its code or name, any case)."""
     therapies = ctx.catalogues.get("therapies")
     if therapies is None:
-        therapies = {}
-        for therapy in Therapy.objects.all():
-            therapies[therapy.code.lower()] = therapy
-            therapies[therapy.name.lower()] = therapy
-        ctx.catalogues["therapies"] = therapies
+        therapies = ctx.catalogues["therapies"] = by_any_name(Therapy.objects.all())
     identifier = reference.identifier if reference else None
     if identifier is not None and identifier.value:
         if identifier.system not in (None, c.THERAPIES):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -181,6 +181,18 @@ class TherapyClass(models.TextChoices):
     PLATFORM = "platform", "Platform (moderate efficacy)"
     HIGH_EFFICACY = "high_efficacy", "High-efficacy maintenance"
     INDUCTION = "induction", "Induction (immune reconstitution)"
+
+
+def by_any_name(rows: Iterable[Any]) -> dict[str, Any]:
+    """Catalogue rows (therapies, analytes) by every name a sender may give them, in lower
+    case: code, name and an analyte's LOINC code; a code wins over another row's name."""
+    names: dict[str, Any] = {}
+    rows = list(rows)
+    for attribute in ("code", "loinc", "name"):
+        for row in rows:
+            if name := getattr(row, attribute, ""):
+                names.setdefault(name.lower(), row)
+    return names
 
 
 class Therapy(models.Model):

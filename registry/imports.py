@@ -43,7 +43,7 @@ from patients.actions import (
     source_key,
     upsert_records,
 )
-from patients.models import Patient, Site, Therapy, TherapyCourse, Validated
+from patients.models import Patient, Site, Therapy, TherapyCourse, Validated, by_any_name
 
 SOURCE_COLUMNS = ("source_system", "source_id")
 # A record names its patient by the patient's source id (in the record's source system) or
@@ -144,13 +144,7 @@ CATALOGUE_COLUMNS: dict[str, tuple[type[Therapy] | type[Analyte], str]] = {
 def _catalogue(column: str) -> dict[str, Any]:
     """The rows of a column's catalogue by every name a file may give them, in lower case:
     code and name (and an analyte's LOINC code)."""
-    rows: list[Any] = list(CATALOGUE_COLUMNS[column][0].objects.all())
-    names: dict[str, Any] = {}
-    for row in rows:
-        for name in (row.code, row.name, getattr(row, "loinc", "")):
-            if name:
-                names.setdefault(name.lower(), row)
-    return names
+    return by_any_name(CATALOGUE_COLUMNS[column][0].objects.all())
 
 
 @dataclass(frozen=True, slots=True)
