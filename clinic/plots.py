@@ -189,6 +189,13 @@ def scatter(**fields: Any) -> dict[str, Any]:
     return {"type": "scatter", **fields}
 
 
+def band(x0: str, x1: str, y0: float, y1: float, **fields: Any) -> dict[str, Any]:
+    """A filled rectangle from x0 to x1 and y0 to y1 that can answer pointing at it."""
+    return scatter(
+        x=[x0, x1, x1, x0, x0], y=[y0, y0, y1, y1, y0], mode="lines", fill="toself", **fields
+    )
+
+
 def bar(**fields: Any) -> dict[str, Any]:
     return {"type": "bar", **fields}
 
@@ -274,11 +281,11 @@ def pregnancy_traces(data: Timeline) -> list[dict[str, Any]]:
     for index, p in enumerate(sorted(data.pregnancies, key=lambda p: p.start)):
         start, end = _iso(max(p.start, data.start)), _iso(p.end or data.end)
         traces.append(
-            scatter(
-                x=[start, end, end, start, start],
-                y=[low, low, high, high, low],
-                mode="lines",
-                fill="toself",
+            band(
+                start,
+                end,
+                low,
+                high,
                 fillcolor="rgba(204, 121, 167, 0.45)",  # PURPLE, see-through
                 line={"color": PURPLE, "width": 1},
                 name="Pregnancy",
@@ -491,11 +498,11 @@ def lab_panels(data: Timeline) -> list[Panel]:
         traces: list[dict[str, Any]] = []
         for start, until, low, high in _range_bands(labs, data.end, top):
             traces.append(
-                scatter(
-                    x=[start, until, until, start, start],
-                    y=[low, low, high, high, low],
-                    mode="lines",
-                    fill="toself",
+                band(
+                    start,
+                    until,
+                    low,
+                    high,
                     # Grey: the therapy bands behind are coloured.
                     fillcolor="rgba(29, 39, 51, 0.13)",
                     line={"color": "rgba(29, 39, 51, 0.45)", "width": 1, "dash": "dot"},
