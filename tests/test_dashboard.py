@@ -233,3 +233,24 @@ def test_the_order_of_concern_follows_the_evaluation_and_a_resolved_alert(
     assert rows == expected and by_mrn["W"].high == 0
     worsening.refresh_from_db()
     assert worsening.concern < 1_000_000  # no open high alert counted any more
+
+
+def test_long_worklists_count_to_the_cap_and_say_more_than(neuro_client, site_a, monkeypatch):
+    """Past the cap the dashboard and the inbox say "more than" instead of counting every
+    row; under it they count exactly. Bad filters on the rates page are named, not ignored."""
+    from clinic import paging
+
+    for index in range(4):
+        patient = f.make_patient(site_a, mrn=f"C{index}")
+        _alert(patient, "high", key=f"c{index}")
+    monkeypatch.setattr(paging, "CAP", 3)
+    for url, what in (("/dashboard/", "patients"), ("/alerts/", "alerts")):
+        page = neuro_client.get(url)
+        assert page.context["page"].paginator.capped, url
+        assert f"more than 3 {what}" in page.content.decode(), url
+    monkeypatch.setattr(paging, "CAP", 10)
+    exact = neuro_client.get("/dashboard/")
+    assert not exact.context["page"].paginator.capped
+    assert "(4 patients)" in exact.content.decode()
+    refused = neuro_client.get("/dashboard/rates/", {"neda3": "maybe"}, follow=True)
+    assert "NEDA-3 state “maybe” is not one of the choices" in refused.content.decode()
