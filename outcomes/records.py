@@ -13,7 +13,8 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Model, Q
+from django.db.models import F, FloatField, Model, Q
+from django.db.models.functions import Cast
 
 from monitoring.clinical import records as engine
 from monitoring.clinical import safety
@@ -132,12 +133,12 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
                 suppressant,
             )
         )
-    visits = _rows(Visit, of_these, "date", "public_id", "date", "edss", "scheduled")
+    visits = _rows(Visit, of_these, "date", "public_id", "date", _as_float("edss"), "scheduled")
     for patient_id, public_id, day, edss, scheduled in visits:
         records = out.get(patient_id)
         if records is None:
             continue
-        records.visits.append(EngineVisit(day, float(edss), scheduled))
+        records.visits.append(EngineVisit(day, edss, scheduled))
         records.visit_ids[day] = str(public_id)
     relapses = _rows(Relapse, of_these, "onset", "public_id", "onset")
     for patient_id, public_id, onset in relapses:
@@ -176,9 +177,9 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
         "public_id",
         "analyte_id",
         "date",
-        "value",
-        "lower_limit",
-        "upper_limit",
+        _as_float("value"),
+        _as_float("lower_limit"),
+        _as_float("upper_limit"),
         "text",
     )
     for patient_id, public_id, analyte_id, day, value, lower, upper, text in labs:
@@ -186,9 +187,7 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
         if records is None:
             continue
         code = analytes[analyte_id]
-        records.labs.append(
-            Lab(code, day, _float(value), _float(lower), _float(upper), text, str(public_id))
-        )
+        records.labs.append(Lab(code, day, value, lower, upper, text, str(public_id)))
         if code == JCV_INDEX:
             records.jcv.append(Dated(day, str(public_id)))
     pregnancies = _rows(Pregnancy, of_these, "start", "public_id", "start", "end", "therapy_action")
@@ -200,7 +199,9 @@ def load(patient_ids: Sequence[int], *, lock: bool = False) -> dict[int, Patient
     return out
 
 
-def _rows(model: type[Model], of_these: Q, day: str, *fields: str) -> Iterable[tuple[Any, ...]]:
+def _rows(
+    model: type[Model], of_these: Q, day: str, *fields: str | Cast
+) -> Iterable[tuple[Any, ...]]:
     """(patient_id, *fields) of a record table, in (patient, day) order by the table's own
     columns: the models' default ordering goes through the patient to its site and MRN, a
     join with every patient of the database for PostgreSQL to hash (45 ms a query on
@@ -212,8 +213,11 @@ def _rows(model: type[Model], of_these: Q, day: str, *fields: str) -> Iterable[t
     )
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
+def _as_float(name: str) -> Cast:
+    """A decimal column read as a float: the engine computes in floats, and the database
+    converting it (correctly rounded, as Python's float() of the Decimal is) spares the
+    driver a Decimal per value, three per lab result."""
+    return Cast(F(name), FloatField())
 
 
 def analyte_codes() -> dict[int, str]:
