@@ -53,25 +53,47 @@ def concern(*, high: int, medium: int, low: int, neda3: str | None) -> int:
     )
 
 
+# What the rank reads of a patient's status: NEDA-3 of the last 12 months, the next due
+# date (MRI or EDSS) and the current therapy's name.
+StatusColumns = tuple[str | None, dt.date | None, str | None]
+
+
+def status_columns(
+    neda3: str | None, due: Collection[dt.date | None], therapy: str | None
+) -> StatusColumns:
+    return neda3, min((d for d in due if d), default=None), therapy
+
+
+def _statuses(ids: list[int]) -> dict[int, StatusColumns]:
+    return {
+        patient_id: status_columns(state, (mri_due, edss_due), name)
+        for patient_id, state, mri_due, edss_due, name in (
+            PatientStatus.objects.filter(patient_id__in=ids)
+            .order_by()
+            .values_list(
+                "patient_id", "neda3", "mri_due", "edss_due", "therapy_course__therapy__name"
+            )
+        )
+    }
+
+
 def rank(
-    patient_ids: Collection[int], *, open_alerts: Mapping[int, Counter[str]] | None = None
+    patient_ids: Collection[int],
+    *,
+    open_alerts: Mapping[int, Counter[str]] | None = None,
+    statuses: Mapping[int, StatusColumns] | None = None,
 ) -> int:
     """Rewrite `concern`, `next_due` and `therapy_name` of these patients where they
     changed; returns how many rows were written (none on a night when nothing changed).
-    The evaluation gives the unresolved alerts it has just settled; else they are read."""
+    The evaluation gives the unresolved alerts it has just settled and the statuses it has
+    just stored; else they are read."""
     ids = list(patient_ids)
     if not ids:
         return 0
     if open_alerts is None:
         open_alerts = _open_alerts(ids)
-    statuses: dict[int, tuple[str | None, dt.date | None, str | None]] = {}
-    for patient_id, state, mri_due, edss_due, name in (
-        PatientStatus.objects.filter(patient_id__in=ids)
-        .order_by()
-        .values_list("patient_id", "neda3", "mri_due", "edss_due", "therapy_course__therapy__name")
-    ):
-        due = min((d for d in (mri_due, edss_due) if d), default=None)
-        statuses[patient_id] = (state, due, name)
+    if statuses is None:
+        statuses = _statuses(ids)
     changed = []
     # Unordered: the patients' default order joins their sites.
     for pk, *was in (

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.actions import audit_event
-from alerts.concern import rank
+from alerts.concern import rank, status_columns
 from alerts.models import Alert, AlertState, Rule, Severity
 from alerts.rules import CLEARED, STATE_RULES, Finding, findings
 from monitoring.safety_records import protocol
@@ -85,7 +85,18 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
         ]
         store(assessments, before)
         outcome = _sync_alerts(assessments)
-        rank(list(records), open_alerts=outcome.open_alerts)
+        rank(
+            list(records),
+            open_alerts=outcome.open_alerts,
+            statuses={
+                a.records.patient_id: status_columns(
+                    str(a.neda.rolling_12_months.neda3),
+                    (a.next_mri_due, a.edss_due),
+                    a.course.therapy if a.course else None,
+                )
+                for a in assessments
+            },
+        )
         if requests:
             EvaluationRequest.objects.filter(pk__in=requests).delete()
             # The dashboard's latest-visit columns of the patients a write touched, under

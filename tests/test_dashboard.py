@@ -254,3 +254,19 @@ def test_long_worklists_count_to_the_cap_and_say_more_than(neuro_client, site_a,
     assert "(4 patients)" in exact.content.decode()
     refused = neuro_client.get("/dashboard/rates/", {"neda3": "maybe"}, follow=True)
     assert "NEDA-3 state “maybe” is not one of the choices" in refused.content.decode()
+
+
+def test_the_evaluation_ranks_from_what_it_stored(site_a):
+    """The evaluation ranks from its assessments, not from the stored rows: a rank read
+    back from the database afterwards finds nothing to change (concern, next due date and
+    the current therapy's name all agree)."""
+    today = timezone.localdate()
+    on_therapy, untreated = f.make_patient(site_a, mrn="T"), f.make_patient(site_a, mrn="U")
+    f.therapy_course(on_therapy, start=today - dt.timedelta(days=900)).save()
+    for patient in (on_therapy, untreated):
+        for days, edss in ((800, "2.0"), (500, "3.0"), (300, "3.0")):
+            f.visit(patient, date=today - dt.timedelta(days=days), edss=Decimal(edss)).save()
+    evaluate([on_therapy.pk, untreated.pk])
+    on_therapy.refresh_from_db()
+    assert on_therapy.therapy_name and on_therapy.next_due and on_therapy.concern > 0
+    assert rank([on_therapy.pk, untreated.pk]) == 0
