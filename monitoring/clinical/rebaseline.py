@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Sequence
+from functools import lru_cache
 
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.records import MriScan, TherapyClass, TherapyCourse
@@ -12,6 +13,9 @@ from monitoring.clinical.records import MriScan, TherapyClass, TherapyCourse
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
+# Cached: a patient's assessment asks for ~30 of these, mostly of the same few days (the
+# evaluation date, a course start, a scan) and months.
+@lru_cache(maxsize=1 << 16)
 def add_months(day: dt.date, months: int) -> dt.date:
     """Calendar-month arithmetic; a day missing in the target month becomes its last day."""
     index = day.year * 12 + day.month - 1 + months

@@ -172,13 +172,9 @@ def _year_one_scans(
     """(reference, closing) as published: the scan closest to month 12 (9-15 months), read
     against the last earlier scan from month 3 on, else the last scan on or before the start."""
     month_12 = add_months(start, 12)
-    near = [
-        s
-        for s in seen
-        if add_months(start, t.SCORE_CLOSING_FROM_MONTHS)
-        <= s.date
-        <= add_months(start, t.SCORE_CLOSING_TO_MONTHS)
-    ]
+    near_from = add_months(start, t.SCORE_CLOSING_FROM_MONTHS)
+    near_to = add_months(start, t.SCORE_CLOSING_TO_MONTHS)
+    near = [s for s in seen if near_from <= s.date <= near_to]
     closing = min(near, key=lambda s: (abs((s.date - month_12).days), s.date), default=None)
     if closing is None:
         return None, None
