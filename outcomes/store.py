@@ -100,11 +100,11 @@ def store(assessments: Sequence[Assessment], before: dict[int, Stored]) -> list[
     flips: list[StatusChange] = []
     events_changed: dict[int, Assessment] = {}
     for a in assessments:
-        row, documents = _row(a, now)
+        row, documents = _row(a)
         content = [
             _encode(documents[f.attname]).decode()
             if f.attname in documents
-            else db_value(f, getattr(row, f.attname), db)
+            else db_value(f, row[f.attname], db)
             for f in CONTENT_FIELDS
         ]
         pieces = [
@@ -112,9 +112,10 @@ def store(assessments: Sequence[Assessment], before: dict[int, Stored]) -> list[
             *(_piece(content[i]) for i in _DOCUMENT_AT),
         ]
         digest = "".join(pieces)
-        old = before.get(row.patient_id)
+        patient_id = a.records.patient_id
+        old = before.get(patient_id)
         if old is not None and old.digest == digest:
-            unchanged.append(row.patient_id)
+            unchanged.append(patient_id)
             continue
         stamp = db_value(COMPUTED_AT, now, db)
         closed = _encode(documents["closed_years"]).decode()
@@ -131,7 +132,7 @@ def store(assessments: Sequence[Assessment], before: dict[int, Stored]) -> list[
                 written.append((CLOSED_YEARS, closed))
             fields = (*SCALARS, *(f for f, _ in written), COMPUTED_AT, DIGEST)
             values = [*(content[i] for i in _SCALAR_AT), *(v for _, v in written), stamp, digest]
-            changed.setdefault(fields, []).append([*values, row.patient_id])
+            changed.setdefault(fields, []).append([*values, patient_id])
         if old is not None:
             flips.extend(_neda_flips(row, old, now))
         start = WORSENING_PIECE * PIECE
@@ -139,7 +140,7 @@ def store(assessments: Sequence[Assessment], before: dict[int, Stored]) -> list[
             a.worsening
             and (old.digest[start : start + PIECE] if old else "") != pieces[WORSENING_PIECE]
         ):
-            events_changed[row.patient_id] = a
+            events_changed[patient_id] = a
     if events_changed:
         flips.extend(_new_events(events_changed, now))
     if unchanged:
@@ -166,27 +167,27 @@ def store(assessments: Sequence[Assessment], before: dict[int, Stored]) -> list[
     return flips
 
 
-def _row(a: Assessment, now: Any) -> tuple[PatientStatus, dict[str, Any]]:
-    """The plain columns of an assessment's status, and its documents by column."""
+def _row(a: Assessment) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The plain columns of an assessment's status by attribute name (a model instance per
+    patient cost more than the rest of the row), and its documents by column."""
     d = docs.documents(a)
     rolling = a.neda.rolling_12_months
-    row = PatientStatus(
-        patient_id=a.records.patient_id,
-        as_of=a.as_of,
-        computed_at=now,
-        definition=a.config.definition_json,
-        engine_version=a.config.definition.engine_version,
-        therapy_course_id=a.course.pk if a.course else None,
-        rebaseline_date=a.rebaseline,
-        neda3=str(rolling.neda3),
-        neda4=str(rolling.neda4),
-        closed_years_key=a.closed_years_key,
-        magnims=a.scores.magnims.minimum_points if a.scores else None,
-        rio=a.scores.rio.minimum_points if a.scores else None,
-        mri_due=a.next_mri_due,
-        edss_due=a.edss_due,
-        jcv_due=a.jcv_due,
-    )
+    row = {
+        "patient_id": a.records.patient_id,
+        "as_of": a.as_of,
+        "definition": a.config.definition_json,
+        "engine_version": a.config.definition.engine_version,
+        "therapy_course_id": a.course.pk if a.course else None,
+        "rebaseline_date": a.rebaseline,
+        "neda3": str(rolling.neda3),
+        "neda4": str(rolling.neda4),
+        "closed_years_key": a.closed_years_key,
+        "magnims": a.scores.magnims.minimum_points if a.scores else None,
+        "rio": a.scores.rio.minimum_points if a.scores else None,
+        "mri_due": a.next_mri_due,
+        "edss_due": a.edss_due,
+        "jcv_due": a.jcv_due,
+    }
     documents = {
         "neda": d.neda,
         "closed_years": d.closed_years,
@@ -201,10 +202,12 @@ def _row(a: Assessment, now: Any) -> tuple[PatientStatus, dict[str, Any]]:
 def status_row(a: Assessment) -> PatientStatus:
     """The `PatientStatus` of an assessment, not saved, with its documents as stored JSON
     (plain dicts, as a row read back from the database holds them)."""
-    row, documents = _row(a, timezone.now())
-    for name, value in documents.items():
-        setattr(row, name, msgspec.to_builtins(value))
-    return row
+    row, documents = _row(a)
+    return PatientStatus(
+        **row,
+        computed_at=timezone.now(),
+        **{name: msgspec.to_builtins(value) for name, value in documents.items()},
+    )
 
 
 def _piece(value: Any) -> str:
@@ -213,7 +216,7 @@ def _piece(value: Any) -> str:
     return hashlib.blake2b(data, digest_size=PIECE // 2).hexdigest()
 
 
-def _neda_flips(row: PatientStatus, old: Stored, now: Any) -> list[StatusChange]:
+def _neda_flips(row: dict[str, Any], old: Stored, now: Any) -> list[StatusChange]:
     """NEDA of the last 12 months lost (now not met) or regained (met after not met).
     Unknown is no flip: a missing MRI says nothing about activity."""
     out = []
@@ -221,7 +224,7 @@ def _neda_flips(row: PatientStatus, old: Stored, now: Any) -> list[StatusChange]
         ("neda3", ChangeKind.NEDA3_LOST, ChangeKind.NEDA3_REGAINED),
         ("neda4", ChangeKind.NEDA4_LOST, ChangeKind.NEDA4_REGAINED),
     ):
-        was, is_now = getattr(old, name), getattr(row, name)
+        was, is_now = getattr(old, name), row[name]
         if is_now == "not_met" and was != "not_met":
             kind = lost
         elif is_now == "met" and was == "not_met":
@@ -230,9 +233,9 @@ def _neda_flips(row: PatientStatus, old: Stored, now: Any) -> list[StatusChange]
             continue
         out.append(
             StatusChange(
-                patient_id=row.patient_id,
+                patient_id=row["patient_id"],
                 kind=kind,
-                as_of=row.as_of,
+                as_of=row["as_of"],
                 seen_at=now,
                 explanation=f"{name.upper().replace('NEDA', 'NEDA-')} of the last 12 months: "
                 f"{_WORDS[was]} → {_WORDS[is_now]}.",
