@@ -18,6 +18,7 @@ from django.db.models.functions import Cast
 
 from monitoring.clinical import records as engine
 from monitoring.clinical import safety
+from monitoring.clinical.frozen import direct_init
 from monitoring.clinical.progression import Visit as EngineVisit
 from monitoring.clinical.safety import JCV_INDEX, Lab, TherapyAction
 from monitoring.models import Analyte, LabResult, MriScan, NflSample, Pregnancy, Relapse, Visit
@@ -27,6 +28,7 @@ from patients.models import Patient, TherapyCourse
 
 # Engine records that also carry the public id of the row they came from, so that every
 # result can cite its evidence. The engine sees plain engine records.
+@direct_init
 @dataclass(frozen=True, slots=True)
 class CourseRecord(engine.TherapyCourse):
     pk: int = 0
@@ -35,21 +37,25 @@ class CourseRecord(engine.TherapyCourse):
     immunosuppressant: bool = False  # as the therapy catalogue marks it (PML risk)
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class RelapseRecord(engine.Relapse):
     public_id: str = ""
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class ScanRecord(engine.MriScan):
     public_id: str = ""
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class NflRecord(engine.NflSample):
     public_id: str = ""
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Dated:
     """A visit or JCV test: what the overdue rules and evidence need of it."""

@@ -22,10 +22,12 @@ from functools import lru_cache
 from operator import attrgetter
 
 from monitoring.clinical import thresholds as t
+from monitoring.clinical.frozen import direct_init
 from monitoring.clinical.rebaseline import add_months
 from monitoring.clinical.records import MriScan, State
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class ScanPair:
     earlier: dt.date
@@ -33,6 +35,7 @@ class ScanPair:
     pbvc: float
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class BrainVolumeChange:
     """Brain volume change over the scan pairs whose later scan lies in [start, end].

@@ -43,6 +43,7 @@ from monitoring.clinical.atrophy import (
     brain_volume_change,
     change_over,
 )
+from monitoring.clinical.frozen import direct_init
 from monitoring.clinical.rebaseline import (
     add_months,
     rebaseline_date,
@@ -67,6 +68,7 @@ class WindowKind(StrEnum):
     SINCE_REBASELINE = "since_rebaseline"
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Component:
     """One NEDA component with the records that decided it.
@@ -83,6 +85,7 @@ class Component:
     scans: tuple[MriScan, ...] = ()
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class NedaWindow:
     """NEDA-3 and NEDA-4 over [start, end].

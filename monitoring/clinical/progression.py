@@ -34,11 +34,13 @@ from typing import Literal
 
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.definitions import Definition, RelapseFreeInterval
+from monitoring.clinical.frozen import direct_init
 
 Kind = Literal["worsening", "improvement"]
 CdwType = Literal["RAW", "PIRA", "undefined"]
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Visit:
     date: dt.date

@@ -13,6 +13,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
+from monitoring.clinical.frozen import direct_init
+
 TherapyClass = Literal["platform", "high_efficacy", "induction"]
 THERAPY_CLASSES: tuple[TherapyClass, ...] = ("platform", "high_efficacy", "induction")
 
@@ -28,11 +30,13 @@ class State(StrEnum):
     UNKNOWN = "unknown"
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Relapse:
     onset: dt.date
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class MriScan:
     """One brain MRI read against the patient's previous scan.
@@ -53,6 +57,7 @@ class MriScan:
         return (self.gd_enhancing or 0) > 0 or (self.new_t2 or 0) > 0
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class TherapyCourse:
     """A disease-modifying therapy from `start` until `end` (stopped or replaced).
@@ -87,6 +92,7 @@ class WorseningOnset:
     cdw_type: str | None = None
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class NflSample:
     date: dt.date

@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from operator import attrgetter
 
+from monitoring.clinical.frozen import direct_init
 from monitoring.clinical.measures import MeasurementError
 from monitoring.clinical.rebaseline import add_months
 
@@ -113,6 +114,7 @@ class ProtocolItem:
         return self.label or f"{self.analyte} ({self.code})"
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Lab:
     """One result in the catalogue unit. `text` holds a qualitative result (negative,
