@@ -20,6 +20,7 @@ from typing import Any
 from alerts.models import Rule, Severity
 from alerts.safety_rules import pregnancy_gap
 from monitoring.clinical import thresholds as t
+from monitoring.clinical.frozen import direct_init
 from monitoring.clinical.progression import Event
 from monitoring.clinical.records import State
 from monitoring.clinical.safety import pregnancy_on
@@ -27,6 +28,7 @@ from outcomes.assessment import Assessment
 from outcomes.records import CourseRecord, public_id_of
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule: Rule

@@ -24,6 +24,7 @@ from monitoring.clinical import records as engine
 from monitoring.clinical.atrophy import BrainVolumeChange, brain_volume_change
 from monitoring.clinical.definitions import Definition, definition
 from monitoring.clinical.episodes import current_episode
+from monitoring.clinical.frozen import direct_init
 from monitoring.clinical.neda import NedaStatus, NedaWindow, neda_status
 from monitoring.clinical.nfl import NflStatus, assess_nfl
 from monitoring.clinical.progression import Compiled, Event, assess
@@ -111,6 +112,7 @@ def _code_fingerprint() -> bytes:
     return h.digest()
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Assessment:
     """Everything the engine says about one patient on `as_of`, with the records behind it."""

@@ -22,6 +22,7 @@ import orjson
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
 
+from monitoring.clinical.frozen import direct_init
 from mstrack.db import column, db_value, execute_many, insert_new, placeholder
 from outcomes import documents as docs
 from outcomes.assessment import Assessment
@@ -66,6 +67,7 @@ WRITTEN_FIELDS = [*CONTENT_FIELDS, CLOSED_YEARS, COMPUTED_AT, DIGEST]
 _encode = msgspec.json.Encoder().encode
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Stored:
     """What `store` compares a new status with: the stored row's digest and flip columns."""

@@ -110,6 +110,7 @@ class NedaWindow:
     explanation: str
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class NedaStatus:
     calendar_years: tuple[NedaWindow, ...]
@@ -117,6 +118,7 @@ class NedaStatus:
     since_rebaseline: NedaWindow | None
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class _Sorted:
     """One patient's history sorted once, so that each of its windows is a pair of bisects

@@ -22,11 +22,13 @@ from decimal import Decimal
 
 from monitoring.clinical import thresholds as t
 from monitoring.clinical.atrophy import exact
+from monitoring.clinical.frozen import direct_init
 from monitoring.clinical.records import NflSample
 
 SIMREN_ASSAY = "simoa"
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class NflStatus:
     """One sample judged: elevated (None: unknown) and rising (None: nothing to compare).

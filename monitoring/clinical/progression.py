@@ -48,6 +48,7 @@ class Visit:
     confirmable: bool = True
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Confirmation:
     """The first visit confirming a change within one confirmation period."""
@@ -56,6 +57,7 @@ class Confirmation:
     visit: Visit
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Event:
     kind: Kind

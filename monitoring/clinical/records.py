@@ -81,6 +81,7 @@ class TherapyCourse:
             raise ValueError(f"{self.therapy} ends ({self.end}) before it starts ({self.start})")
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class WorseningOnset:
     """Onset of a confirmed disability worsening (CDW) found by the progression engine.
@@ -107,6 +108,7 @@ class NflSample:
             raise ValueError(f"unknown NfL matrix {self.matrix!r}")
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class ClinicalHistory:
     """Everything the NEDA windows look at, for one patient, in any order.

@@ -129,6 +129,7 @@ class Lab:
     public_id: str = ""
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Course:
     """A therapy course; `immunosuppressant` as the therapy catalogue marks it (a course of one
@@ -141,6 +142,7 @@ class Course:
     immunosuppressant: bool = False
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Episode:
     """The courses of one drug in a row [§7]: on it from the first course until another
@@ -259,6 +261,7 @@ def convert(
 # --- Due and overdue ---------------------------------------------------------------------
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Due:
     """An item's next test: due on `due`, overdue once the day has passed without one. An
@@ -759,6 +762,7 @@ class Protocol:
         return shared + own if shared else own
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class SafetyStatus:
     due: tuple[Due, ...]

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from monitoring.clinical import thresholds as t
+from monitoring.clinical.frozen import direct_init
 from monitoring.clinical.rebaseline import add_months, rebaseline_date, reference_scan
 from monitoring.clinical.records import MriScan, Relapse, TherapyCourse
 
@@ -36,6 +37,7 @@ MAGNIMS_MAX = 2
 RIO_MAX = 3
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class ResponseScore:
     name: ScoreName
@@ -44,6 +46,7 @@ class ResponseScore:
     explanation: str
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FirstYearScores:
     """Both scores of one course, with the interval and the records they counted.
