@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: axe install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts bench-import bench-outcomes migrations-check clean bench-api bench-export screenshots
+.PHONY: axe install run test test-sqlite test-postgres lint bench-seed bench-pages bench-engine bench-alerts bench-night bench-import bench-outcomes migrations-check clean bench-api bench-export screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -97,6 +97,12 @@ bench-api: install
 bench-alerts: install
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput
 	$(BENCH_ENV) $(PY) -m tools.bench.alerts --workers $${WORKERS:-2} --rate $${RATE:-20} --seconds $${DURATION:-30}
+
+# One ordinary night of the sweep for 200 patients of the seeded database, in one process:
+# the worker's CPU per patient, then its instructions per patient under valgrind (repeatable).
+bench-night: install
+	$(BENCH_ENV) $(PY) -m tools.bench.night
+	$(BENCH_ENV) $(PY) -m tools.bench.night --instructions
 
 # The clinic's outcome report on the seeded database: computation time, memory peak, and the
 # outcomes page and API reading the stored report (p50/p95).

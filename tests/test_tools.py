@@ -27,6 +27,7 @@ def test_every_bench_target_runs_a_module_of_tools_bench() -> None:
         "bench-engine",
         "bench-api",
         "bench-alerts",
+        "bench-night",
         "bench-import",
         "bench-outcomes",
         "bench-export",
@@ -48,3 +49,24 @@ def test_no_benchmark_is_left_in_the_apps() -> None:
         for path in (ROOT / app).rglob("*bench*.py")
     ]
     assert leftovers == []
+
+
+def test_the_night_benchmark_measures_a_night_and_leaves_it_unstored(db) -> None:
+    """`tools.bench.night` on a few patients: a CPU time per patient, the measured night
+    rolled back (the statuses stay on the night before)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from outcomes.models import PatientStatus
+    from tests import factories as f
+    from tools.bench import night
+
+    site = f.make_site("NIGHT")
+    patients = [f.make_patient(site, mrn=f"N{n}") for n in range(3)]
+    for patient in patients:
+        f.visit(patient, date=dt.date(2025, 3, 1)).save()
+    seconds = night._measure(patients=3, offset=0, repeat=1)
+    assert seconds is not None and seconds > 0
+    stored = set(PatientStatus.objects.values_list("as_of", flat=True))
+    assert stored == {timezone.localdate() + dt.timedelta(days=night.NIGHT_OFFSET_DAYS - 1)}

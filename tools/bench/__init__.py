@@ -4,6 +4,7 @@ python -m tools.bench.engine   the progression engine and the CSV command (no da
 python -m tools.bench.api      the REST API behind gunicorn (PostgreSQL)
 python -m tools.bench.pages    server time of the clinic pages
 python -m tools.bench.alerts   sweep rate and write-to-alert latency with Celery workers
+python -m tools.bench.night    one night of the sweep in one process: CPU and instructions
 """
 
 from __future__ import annotations
