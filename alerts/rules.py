@@ -92,6 +92,19 @@ def _pregnancy_gap(a: Assessment, day: dt.date, what: str) -> tuple[str, dict[st
     )
 
 
+def _activity_in_pregnancy(
+    a: Assessment, activity: list[tuple[str, dt.date]]
+) -> tuple[str, dict[str, Any], str]:
+    """`_pregnancy_gap` for a finding resting on several records of activity (what, day):
+    the first of them that falls in a pregnancy without therapy, if any, on a therapy."""
+    if a.course is None:
+        return "", {}, ""
+    for what, day in sorted(activity, key=lambda item: item[1]):
+        if pregnancy_on(a.records.pregnancies, day) is not None:
+            return _pregnancy_gap(a, day, what)
+    return "", {}, ""
+
+
 def relapse_on_therapy(a: Assessment) -> list[Finding]:
     """A relapse with onset on or after the current course's re-baseline date, within the
     look-back [§3]; a pregnancy without therapy at the onset is named."""
@@ -185,11 +198,19 @@ def first_year_score(a: Assessment) -> list[Finding]:
     relapses = [public_id_of(r) for r in s.relapses]
     lesions = [public_id_of(sc) for sc in s.scans if (sc.new_t2 or 0) > 0]
     high = magnims >= t.MAGNIMS_HIGH_POINTS or rio >= cfg.rio_alert_points
+    key, pregnancy, note = _activity_in_pregnancy(
+        a,
+        [*((f"relapse of {r.onset.isoformat()}", r.onset) for r in s.relapses)]
+        + [(f"MRI of {sc.date.isoformat()}", sc.date) for sc in s.scans if (sc.new_t2 or 0) > 0],
+    )
     return [
         Finding(
             rule=Rule.FIRST_YEAR_SCORE,
             severity=Severity.HIGH if high else Severity.MEDIUM,
-            key=f"course={course.public_id};relapses={','.join(relapses)};scans={','.join(lesions)}",
+            key=(
+                f"course={course.public_id};relapses={','.join(relapses)};"
+                f"scans={','.join(lesions)}{key}"
+            ),
             evidence={
                 "course": _course(course),
                 "first_year": {"start": s.start.isoformat(), "end": s.end.isoformat()},
@@ -204,10 +225,12 @@ def first_year_score(a: Assessment) -> list[Finding]:
                         if (sc.new_t2 or 0) > 0
                     ),
                 ],
+                **pregnancy,
             },
             explanation=(
                 f"{s.magnims.explanation} {s.rio.explanation} {s.explanation} "
                 "A high first-year score predicts treatment failure (Sormani 2013, 2016)."
+                f"{note}"
             ),
         )
     ]
@@ -285,15 +308,22 @@ def neda3_lost(a: Assessment) -> list[Finding]:
         return []
     relapses = [public_id_of(r) for r in w.relapse.relapses]
     onsets = [a.visit_id(x.onset) for x in w.disability.worsenings]
-    scans = [public_id_of(s) for s in w.mri.scans] if w.mri.state is State.NOT_MET else []
+    active = w.mri.scans if w.mri.state is State.NOT_MET else ()
+    scans = [public_id_of(s) for s in active]
     course = a.course.public_id if a.course else "none"
+    key, pregnancy, note = _activity_in_pregnancy(
+        a,
+        [(f"relapse of {r.onset.isoformat()}", r.onset) for r in w.relapse.relapses]
+        + [(f"worsening from {x.onset.isoformat()}", x.onset) for x in w.disability.worsenings]
+        + [(f"MRI of {s.date.isoformat()}", s.date) for s in active],
+    )
     return [
         Finding(
             rule=Rule.NEDA3_LOST,
             severity=Severity.MEDIUM,
             key=(
                 f"window={w.kind};course={course};relapses={','.join(relapses)};"
-                f"onsets={','.join(onsets)};scans={','.join(scans)}"
+                f"onsets={','.join(onsets)};scans={','.join(scans)}{key}"
             ),
             evidence={
                 **_window_evidence(a),
@@ -306,14 +336,12 @@ def neda3_lost(a: Assessment) -> list[Finding]:
                         _record("monitoring.visit", a.visit_id(x.onset), x.onset)
                         for x in w.disability.worsenings
                     ),
-                    *(
-                        _record("monitoring.mriscan", public_id_of(s), s.date)
-                        for s in (w.mri.scans if w.mri.state is State.NOT_MET else ())
-                    ),
+                    *(_record("monitoring.mriscan", public_id_of(s), s.date) for s in active),
                 ],
                 "definition": a.config.definition_json,
+                **pregnancy,
             },
-            explanation=w.explanation,
+            explanation=w.explanation + note,
         )
     ]
 

@@ -216,3 +216,38 @@ def test_a_relapse_in_a_pregnancy_without_therapy_says_the_therapy_was_not_given
         "2024-08-01 to 2025-04-20 (therapy paused), when the therapy was not being given."
     ) in by_relapse[str(during.public_id)].explanation
     assert "pregnancy" not in by_relapse[str(after.public_id)].explanation
+
+
+def test_neda3_lost_by_a_relapse_in_a_pregnancy_without_therapy_says_so(today, patient):
+    """NEDA-3 lost on a therapy, by activity during a pregnancy when the therapy was paused:
+    the alert names the pregnancy; the same loss outside a pregnancy names none."""
+    course(patient, "ocrelizumab", start=D(2023, 1, 10))
+    p = pregnancy(patient, D(2024, 8, 1), end=D(2025, 4, 20), outcome="live_birth")
+    add(relapse(patient, onset=D(2025, 3, 1)))
+    run(patient)
+    [alert] = alerts(patient, Rule.NEDA3_LOST)
+    assert (
+        "A pregnancy explains the gap in therapy: the relapse of 2025-03-01 falls in a "
+        "pregnancy from 2024-08-01 to 2025-04-20 (therapy paused), when the therapy was not "
+        "being given."
+    ) in alert.explanation
+    assert alert.evidence["pregnancy"]["id"] == str(p.public_id)
+    # Recorded in error, the pregnancy explains nothing: the same alert, explained anew.
+    mark_entered_in_error(p, actor=SYSTEM, reason="another patient's")
+    run(patient)
+    [same] = alerts(patient, Rule.NEDA3_LOST)
+    assert same.pk == alert.pk
+    assert "pregnancy" not in same.explanation and "pregnancy" not in same.evidence
+
+
+def test_a_first_year_score_from_relapses_in_a_pregnancy_without_therapy_says_so(
+    today, patient
+):
+    course(patient, "ocrelizumab", start=D(2024, 9, 1))
+    pregnancy(patient, D(2024, 10, 1), end=D(2025, 5, 1), therapy_action="washed_out")
+    for onset in (D(2024, 12, 1), D(2025, 3, 1)):
+        add(relapse(patient, onset=onset))
+    run(patient)
+    [alert] = alerts(patient, Rule.FIRST_YEAR_SCORE)
+    assert "the relapse of 2024-12-01 falls in a pregnancy from 2024-10-01" in alert.explanation
+    assert "pregnancy" in alert.evidence
