@@ -240,9 +240,7 @@ def test_neda3_lost_by_a_relapse_in_a_pregnancy_without_therapy_says_so(today, p
     assert "pregnancy" not in same.explanation and "pregnancy" not in same.evidence
 
 
-def test_a_first_year_score_from_relapses_in_a_pregnancy_without_therapy_says_so(
-    today, patient
-):
+def test_a_first_year_score_from_relapses_in_a_pregnancy_without_therapy_says_so(today, patient):
     course(patient, "ocrelizumab", start=D(2024, 9, 1))
     pregnancy(patient, D(2024, 10, 1), end=D(2025, 5, 1), therapy_action="washed_out")
     for onset in (D(2024, 12, 1), D(2025, 3, 1)):
