@@ -36,6 +36,10 @@ FILES = {  # kind: (the demo's list, columns besides the source and patient colu
         ("date", "new_t2", "gd_enhancing", "total_t2", "pbvc", "field_strength"),
     ),
     "nfl-samples": ("nfl", ("date", "matrix", "value", "assay", "lab")),
+    "lab-results": (
+        "labs",
+        ("analyte", "date", "value", "unit", "text", "lower_limit", "upper_limit", "lab"),
+    ),
 }
 
 
