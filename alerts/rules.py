@@ -97,11 +97,10 @@ def _activity_in_pregnancy(
 ) -> tuple[str, dict[str, Any], str]:
     """`_pregnancy_gap` for a finding resting on several records of activity (what, day):
     the first of them that falls in a pregnancy without therapy, if any, on a therapy."""
-    if a.course is None:
-        return "", {}, ""
-    for what, day in sorted(activity, key=lambda item: item[1]):
-        if pregnancy_on(a.records.pregnancies, day) is not None:
-            return _pregnancy_gap(a, day, what)
+    if a.course is not None:
+        for what, day in sorted(activity, key=lambda item: item[1]):
+            if (gap := _pregnancy_gap(a, day, what))[0]:
+                return gap
     return "", {}, ""
 
 
