@@ -3,9 +3,16 @@ of them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import re
 from pathlib import Path
+
+from django.utils import timezone
+
+from outcomes.models import PatientStatus
+from tests import factories as f
+from tools.bench import night
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,14 +61,6 @@ def test_no_benchmark_is_left_in_the_apps() -> None:
 def test_the_night_benchmark_measures_a_night_and_leaves_it_unstored(db) -> None:
     """`tools.bench.night` on a few patients: a CPU time per patient, the measured night
     rolled back (the statuses stay on the night before)."""
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from outcomes.models import PatientStatus
-    from tests import factories as f
-    from tools.bench import night
-
     site = f.make_site("NIGHT")
     patients = [f.make_patient(site, mrn=f"N{n}") for n in range(3)]
     for patient in patients:

@@ -50,7 +50,7 @@ def _measure(patients: int, offset: int, repeat: int) -> float | None:
 
     night = timezone.localdate() + dt.timedelta(days=NIGHT_OFFSET_DAYS)
     evaluate(ids, as_of=night - dt.timedelta(days=1))
-    best = None
+    spent = []
     for _ in range(repeat + 1):  # the first is a warm-up: caches, prepared statements
         started = time.process_time()
         try:
@@ -59,9 +59,8 @@ def _measure(patients: int, offset: int, repeat: int) -> float | None:
                 raise _RolledBack
         except _RolledBack:
             pass
-        spent = time.process_time() - started
-        best = spent if best is None else min(best, spent)
-    return None if repeat == 0 or best is None else best / len(ids)
+        spent.append(time.process_time() - started)
+    return min(spent[1:]) / len(ids) if repeat else None
 
 
 def _instructions(argv: list[str], patients: int) -> int:
