@@ -85,8 +85,8 @@ def _pregnancy_gap(a: Assessment, day: dt.date, what: str) -> tuple[str, dict[st
     p = pregnancy_on(a.records.pregnancies, day)
     return pregnancy_gap(
         p,
-        f"A pregnancy explains the gap in therapy: the {what} falls in {p.words}, when the "
-        "therapy was not being given."
+        f"A pregnancy explains the gap in therapy: the {what} falls in {p.words_on(day)}, "
+        "when the therapy was not being given."
         if p
         else "",
     )

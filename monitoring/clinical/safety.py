@@ -23,6 +23,7 @@ from operator import attrgetter
 from monitoring.clinical.frozen import direct_init
 from monitoring.clinical.measures import MeasurementError
 from monitoring.clinical.rebaseline import add_months
+from monitoring.clinical.thresholds import POSTPARTUM_MONTHS
 
 NATALIZUMAB = "natalizumab"
 CLADRIBINE = "cladribine"
@@ -217,17 +218,31 @@ class Pregnancy:
             f"({THERAPY_ACTION_WORDS[self.therapy_action]})"
         )
 
+    @property
+    def gap_end(self) -> dt.date | None:
+        """The last day of the gap in therapy it explains: its end and the postpartum
+        months after it (None while ongoing)."""
+        return add_months(self.end, POSTPARTUM_MONTHS) if self.end else None
+
+    def words_on(self, day: dt.date) -> str:
+        """Where `day` falls: in the pregnancy, or in the postpartum months after it."""
+        if self.end is not None and day > self.end:
+            return f"the {POSTPARTUM_MONTHS} months after {self.words}"
+        return self.words
+
 
 def pregnancy_on(pregnancies: Iterable[Pregnancy], day: dt.date) -> Pregnancy | None:
-    """The pregnancy under way on `day` (an ongoing one from its start on) without the
-    therapy going on through it (paused, washed out, or none): a test that fell due then, or
-    a relapse that began then, happened in a gap of the therapy [§7.2]. A pregnancy on a
-    continued therapy explains nothing: its monitoring goes on. The latest, if several."""
+    """The pregnancy under way on `day` (an ongoing one from its start on), or ended within
+    the postpartum months before it, without the therapy going on through it (paused,
+    washed out, or none): a test that fell due then, or a relapse that began then, happened
+    in a gap of the therapy [§7.2]. A pregnancy on a continued therapy explains nothing: its
+    monitoring goes on. The latest, if several."""
     found = None
     for pregnancy in pregnancies:
         if pregnancy.therapy_action is TherapyAction.CONTINUED:
             continue
-        if pregnancy.start <= day and (pregnancy.end is None or day <= pregnancy.end):
+        gap_end = pregnancy.gap_end
+        if pregnancy.start <= day and (gap_end is None or day <= gap_end):
             if found is None or pregnancy.start > found.start:
                 found = pregnancy
     return found

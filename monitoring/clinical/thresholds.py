@@ -121,3 +121,9 @@ RIO_ALERT_POINTS = RIO_HIGH_RISK  # modified Rio >= 2 is high risk
 # An event (relapse, active scan, confirmed worsening) raises an alert when it lies within this
 # many months of today: older events are history, not news, on a first evaluation.
 ALERT_LOOKBACK_MONTHS = 24
+
+# --- Pregnancies [§7.2] -----------------------------------------------------------------
+# A therapy paused or washed out for a pregnancy is not given again at delivery: the months
+# after it are part of the gap. Confavreux 1998 (PRIMS, NEJM 339:285): the relapse rate
+# rises in the first 3 months after delivery, before the therapy is commonly resumed.
+POSTPARTUM_MONTHS = 3

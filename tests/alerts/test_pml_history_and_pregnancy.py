@@ -204,17 +204,23 @@ def test_a_pregnancy_recorded_after_the_alert_explains_it_anew_and_its_removal_t
 
 def test_a_relapse_in_a_pregnancy_without_therapy_says_the_therapy_was_not_given(today, patient):
     course(patient, "ocrelizumab", start=D(2023, 1, 10))
-    pregnancy(patient, D(2024, 8, 1), end=D(2025, 4, 20), outcome="live_birth")
-    during = add(relapse(patient, onset=D(2025, 3, 1)))
-    after = add(relapse(patient, onset=D(2025, 5, 10)))
+    pregnancy(patient, D(2024, 5, 1), end=D(2025, 1, 20), outcome="live_birth")
+    during = add(relapse(patient, onset=D(2024, 12, 1)))
+    postpartum = add(relapse(patient, onset=D(2025, 4, 20)))  # the last postpartum day
+    after = add(relapse(patient, onset=D(2025, 5, 21)))
     run(patient)
     by_relapse = {
         a.evidence["records"][0]["id"]: a for a in alerts(patient, Rule.RELAPSE_ON_THERAPY)
     }
     assert (
         "A pregnancy explains the gap in therapy: the onset falls in a pregnancy from "
-        "2024-08-01 to 2025-04-20 (therapy paused), when the therapy was not being given."
+        "2024-05-01 to 2025-01-20 (therapy paused), when the therapy was not being given."
     ) in by_relapse[str(during.public_id)].explanation
+    assert (
+        "A pregnancy explains the gap in therapy: the onset falls in the 3 months after a "
+        "pregnancy from 2024-05-01 to 2025-01-20 (therapy paused), when the therapy was not "
+        "being given."
+    ) in by_relapse[str(postpartum.public_id)].explanation
     assert "pregnancy" not in by_relapse[str(after.public_id)].explanation
 
 

@@ -28,6 +28,7 @@ from monitoring.clinical.safety import (
     episodes,
     lymphopenia_grade,
     pml_risk,
+    pregnancy_on,
 )
 
 D = dt.date
@@ -278,7 +279,9 @@ def pregnancy(start: dt.date, end: dt.date | None, action: str = "paused") -> Pr
         (D(2024, 3, 1), None, "paused", True),  # ongoing: under way on the due day
         (D(2024, 7, 10), None, "paused", True),  # starts on the due day
         (D(2024, 3, 1), D(2024, 7, 10), "washed_out", True),  # ends on the due day
-        (D(2024, 3, 1), D(2024, 7, 9), "paused", False),  # ended before the item fell due
+        (D(2024, 3, 1), D(2024, 7, 9), "paused", True),  # due in the postpartum months
+        (D(2023, 8, 1), D(2024, 4, 10), "paused", True),  # their last day [POSTPARTUM_MONTHS]
+        (D(2023, 8, 1), D(2024, 4, 9), "paused", False),  # the gap was over before it fell due
         (D(2024, 7, 11), None, "paused", False),  # the test was late before it began
         (D(2024, 3, 1), None, "none", True),
         (D(2024, 3, 1), None, "continued", False),  # on therapy: monitoring goes on
@@ -311,6 +314,16 @@ def test_an_item_not_overdue_names_no_pregnancy_and_the_latest_one_is_named():
     assert pregnancy(D(2024, 3, 1), D(2024, 11, 30), "washed_out").words == (
         "a pregnancy from 2024-03-01 to 2024-11-30 (therapy washed out)"
     )
+
+
+def test_a_day_after_delivery_is_named_as_the_postpartum_months():
+    p = pregnancy(D(2024, 3, 1), D(2024, 11, 30), "washed_out")
+    assert p.gap_end == D(2025, 2, 28)  # 3 months on, the end of a shorter month
+    assert p.words_on(D(2024, 11, 30)) == p.words
+    assert p.words_on(D(2024, 12, 1)) == f"the 3 months after {p.words}"
+    assert pregnancy_on([p], D(2025, 2, 28)) == p
+    assert pregnancy_on([p], D(2025, 3, 1)) is None
+    assert pregnancy(D(2024, 3, 1), None).gap_end is None
 
 
 # --- Alemtuzumab --------------------------------------------------------------------------
