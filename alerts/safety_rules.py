@@ -77,7 +77,7 @@ def test_overdue(a: Assessment) -> list[Finding]:
         since = f"the last on {d.last.date.isoformat()}" if d.last else "none on record"
         key, pregnancy, note = pregnancy_gap(
             d.pregnancy,
-            f"A pregnancy explains the gap: {d.pregnancy.words_on(d.due)}; the test may have been "
+            f"A pregnancy explains the gap: {d.pregnancy_words}; the test may have been "
             "deferred while the therapy was not given."
             if d.pregnancy
             else "",

@@ -137,7 +137,7 @@ def test_a_pregnancy_on_the_timeline_in_the_records_and_explaining_an_overdue_te
     page = response.content.decode()
     assert 'id="pregnancies"' in page and "<td>Paused</td>" in page
     due_row = page[page.index('data-item="natalizumab-jcv"') :].split("</tr>")[0]
-    assert f"during a pregnancy from {start.isoformat()}, ongoing (therapy paused)" in due_row
+    assert f"in a pregnancy from {start.isoformat()}, ongoing (therapy paused)" in due_row
     [alert] = Alert.objects.filter(patient=patient, rule=Rule.JCV_OVERDUE)
     assert "A pregnancy explains the gap" in alert.explanation
     assert html.escape(alert.explanation) in page

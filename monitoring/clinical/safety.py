@@ -289,6 +289,11 @@ class Due:
     last: Lab | None
     pregnancy: Pregnancy | None = None
 
+    @property
+    def pregnancy_words(self) -> str:
+        """Where the due day falls in the pregnancy that explains the gap ("" without one)."""
+        return self.pregnancy.words_on(self.due) if self.pregnancy else ""
+
 
 def _add(day: dt.date, *, months: int = 0, weeks: int = 0) -> dt.date:
     return add_months(day, months) + dt.timedelta(weeks=weeks)

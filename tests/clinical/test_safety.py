@@ -326,6 +326,17 @@ def test_a_day_after_delivery_is_named_as_the_postpartum_months():
     assert pregnancy(D(2024, 3, 1), None).gap_end is None
 
 
+def test_an_item_due_after_delivery_names_the_postpartum_months():
+    c = [course("natalizumab", NTZ_START)]
+    ended = pregnancy(D(2023, 8, 1), D(2024, 5, 1))
+    s = assess_safety(c, ntz_labs(), PROTOCOL, as_of=D(2024, 9, 1), pregnancies=[ended])
+    [jcv] = [d for d in s.due if d.item.code == "natalizumab-jcv"]
+    assert jcv.due == D(2024, 7, 10) and jcv.pregnancy == ended
+    assert jcv.pregnancy_words == (
+        "the 3 months after a pregnancy from 2023-08-01 to 2024-05-01 (therapy paused)"
+    )
+
+
 # --- Alemtuzumab --------------------------------------------------------------------------
 
 ALEM = [
