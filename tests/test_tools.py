@@ -8,6 +8,7 @@ import importlib.util
 import re
 from pathlib import Path
 
+import pytest
 from django.utils import timezone
 
 from outcomes.models import PatientStatus
@@ -68,4 +69,16 @@ def test_the_night_benchmark_measures_a_night_and_leaves_it_unstored(db) -> None
     seconds = night._measure(patients=3, offset=0, repeat=1)
     assert seconds is not None and seconds > 0
     stored = set(PatientStatus.objects.values_list("as_of", flat=True))
-    assert stored == {timezone.localdate() + dt.timedelta(days=night.NIGHT_OFFSET_DAYS - 1)}
+    assert stored == {night.measured_night(timezone.localdate()) - dt.timedelta(days=1)}
+
+
+@pytest.mark.parametrize(
+    ("today", "measured"),
+    [
+        (dt.date(2026, 11, 1), dt.date(2026, 12, 1)),
+        (dt.date(2026, 12, 2), dt.date(2027, 1, 2)),  # not the 1st: its night before is 2027's
+        (dt.date(2026, 12, 3), dt.date(2027, 1, 2)),
+    ],
+)
+def test_the_measured_night_is_never_the_first_of_a_year(today, measured) -> None:
+    assert night.measured_night(today) == measured

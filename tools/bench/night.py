@@ -34,6 +34,14 @@ class _RolledBack(Exception):
     pass
 
 
+def measured_night(today: dt.date) -> dt.date:
+    """The night measured: `NIGHT_OFFSET_DAYS` on, or a day later when that is the 1st of
+    January, whose night before is in another year (a new year recomputes every calendar
+    year once; an ordinary night keeps them)."""
+    night = today + dt.timedelta(days=NIGHT_OFFSET_DAYS)
+    return night + dt.timedelta(days=1) if (night.month, night.day) == (1, 1) else night
+
+
 def _measure(patients: int, offset: int, repeat: int) -> float | None:
     setup_django()
     from django.db import transaction
@@ -48,7 +56,7 @@ def _measure(patients: int, offset: int, repeat: int) -> float | None:
     if len(ids) < patients:
         raise SystemExit(f"fewer than {offset + patients} patients: seed more or lower --offset")
 
-    night = timezone.localdate() + dt.timedelta(days=NIGHT_OFFSET_DAYS)
+    night = measured_night(timezone.localdate())
     evaluate(ids, as_of=night - dt.timedelta(days=1))
     spent = []
     for _ in range(repeat + 1):  # the first is a warm-up: caches, prepared statements
