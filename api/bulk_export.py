@@ -25,7 +25,16 @@ from alerts.models import Alert
 from api import fhir_export, fhir_safety
 from api.auth import IntegrationUser
 from api.models import BulkExport, BulkExportStatus
-from monitoring.models import AdverseEvent, LabResult, MriScan, NflSample, Pregnancy, Relapse, Visit
+from monitoring.models import (
+    AdverseEvent,
+    Comorbidity,
+    LabResult,
+    MriScan,
+    NflSample,
+    Pregnancy,
+    Relapse,
+    Visit,
+)
 from patients.actions import Actor
 from patients.models import ClinicalRecord, Patient, Site, TherapyCourse
 from patients.reads import record_reads
@@ -105,6 +114,8 @@ def resources(export: BulkExport, kind: str) -> Iterator[tuple[int, dict[str, An
             yield relapse.patient_id, fhir_export.relapse_resource(relapse)
         for pregnancy in _records(export, Pregnancy):
             yield pregnancy.patient_id, fhir_safety.pregnancy_resource(pregnancy)
+        for comorbidity in _records(export, Comorbidity):
+            yield comorbidity.patient_id, fhir_safety.comorbidity_resource(comorbidity)
     elif kind == "Observation":
         for visit in _records(export, Visit):
             for resource in fhir_export.visit_resources(visit):

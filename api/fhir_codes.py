@@ -26,6 +26,7 @@ NFL_LOINC = "101281-4"  # Neurofilament light chain, serum or plasma, mass/volum
 SNOMED = "http://snomed.info/sct"
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
 CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 VERIFICATION_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 UCUM = "http://unitsofmeasure.org"
 
@@ -39,6 +40,9 @@ PHENOTYPE_CODES: dict[str, tuple[str, str]] = {
 PHENOTYPE_OF = {code: phenotype for phenotype, code in PHENOTYPE_CODES.items()}
 RELAPSE = (CONDITIONS, "relapse")
 PREGNANCY = (SNOMED, "77386006")  # SNOMED CT Pregnancy: a pregnancy is a Condition (§7.2)
+# A comorbidity is a Condition of the problem list (§7.2); the MS diagnosis is not one.
+PROBLEM_LIST_ITEM = (CONDITION_CATEGORY, "problem-list-item")
+MULTIPLE_SCLEROSIS = (SNOMED, "24700007")  # SNOMED CT Multiple sclerosis, no phenotype
 # FHIR's condition-severity value set (SNOMED CT).
 SEVERITY_CODES = {"mild": "255604002", "moderate": "6736007", "severe": "24484000"}
 SEVERITY_OF = {code: severity for severity, code in SEVERITY_CODES.items()}

@@ -12,7 +12,8 @@ bundle only: two bundles may both call their EDSS `Observation/edss` or their ne
 - a PUT of a resource as `$everything` exported it names our record by its own id.
 A record with none of these is refused: sent twice, it would be entered twice.
 Observations of visit measures on one day make one `Visit` (keyed by its EDSS Observation).
-Lab results, adverse events and pregnancies are mapped by `api.fhir_safety_import`.
+Lab results, adverse events, pregnancies and comorbidities are mapped by
+`api.fhir_safety_import`.
 """
 
 from __future__ import annotations
@@ -149,6 +150,12 @@ def write(bundle: Bundle, *, user: Any, actor: Actor) -> dict[int, Written]:
                 _diagnosis(ctx, index, entry)
             elif kind == "Condition" and c.PREGNANCY in _codes(entry.resource.code):
                 safety.pregnancy(ctx, index, entry)
+            elif (
+                kind == "Condition"
+                and c.RELAPSE not in _codes(entry.resource.code)
+                and safety.is_problem_list_item(entry.resource)
+            ):
+                safety.comorbidity(ctx, index, entry)
             elif kind == "Condition":
                 _relapse(ctx, index, entry)
             elif kind == "MedicationStatement":
@@ -441,7 +448,8 @@ def _relapse(ctx: Context, index: int, entry: Any) -> None:
             index,
             "code",
             f"expected a relapse ({c.CONDITIONS}|relapse), a pregnancy (SNOMED CT "
-            f"{c.PREGNANCY[1]}) or an MS diagnosis code",
+            f"{c.PREGNANCY[1]}), an MS diagnosis code or a comorbidity (category "
+            f"{c.PROBLEM_LIST_ITEM[1]})",
         )
         return
     patient = _subject(ctx, index, resource.subject, "subject")

@@ -3,8 +3,9 @@
 code, the local analyte system otherwise), adverse events as AdverseEvent, pregnancies as
 Condition (SNOMED CT 77386006 Pregnancy, onset the start, abatement the end; the due date,
 outcome and what was done with the therapy as extensions, and in words in the note), since
-a pregnancy is a state with a course, not a measurement. `api.fhir_safety_import` reads
-every one of them back."""
+a pregnancy is a state with a course, not a measurement; comorbidities as Conditions of the
+problem list (category problem-list-item, the condition as the code's text, SNOMED CT when
+the clinic gave a code). `api.fhir_safety_import` reads every one of them back."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 from api import fhir_codes as c
 from api.fhir_export import _coding, _number, _subject
 from monitoring.clinical.protocols import LOCAL_SYSTEM
-from monitoring.models import AdverseEvent, LabResult, Pregnancy
+from monitoring.models import AdverseEvent, Comorbidity, LabResult, Pregnancy
 from patients.models import Patient
 
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -136,13 +137,38 @@ def pregnancy_resource(pregnancy: Pregnancy) -> dict[str, Any]:
     return resource
 
 
+def comorbidity_resource(comorbidity: Comorbidity) -> dict[str, Any]:
+    code = (
+        _coding(c.SNOMED, comorbidity.code, comorbidity.condition)
+        if comorbidity.code
+        else {"text": comorbidity.condition}
+    )
+    resource: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": str(comorbidity.public_id),
+        "clinicalStatus": _coding(
+            c.CLINICAL_STATUS, "resolved" if comorbidity.resolved else "active"
+        ),
+        "category": [_coding(*c.PROBLEM_LIST_ITEM, "Problem List Item")],
+        "code": code,
+        "subject": _subject(comorbidity.patient),
+        "onsetDateTime": comorbidity.onset.isoformat(),
+    }
+    if comorbidity.resolved is not None:
+        resource["abatementDateTime"] = comorbidity.resolved.isoformat()
+    if comorbidity.notes:
+        resource["note"] = [{"text": comorbidity.notes}]
+    return resource
+
+
 def lab_resources(patient: Patient) -> list[dict[str, Any]]:
     """The patient's lab results in use, oldest first."""
     return [lab_resource(r) for r in patient.lab_results.select_related("analyte").order_by("date")]
 
 
 def safety_resources(patient: Patient) -> list[dict[str, Any]]:
-    """The patient's lab results, adverse events and pregnancies in use, oldest first."""
+    """The patient's lab results, adverse events, pregnancies and comorbidities in use, oldest
+    first."""
     return [
         *lab_resources(patient),
         *(
@@ -150,4 +176,5 @@ def safety_resources(patient: Patient) -> list[dict[str, Any]]:
             for e in patient.adverse_events.select_related("suspected_therapy").order_by("date")
         ),
         *(pregnancy_resource(p) for p in patient.pregnancies.order_by("start")),
+        *(comorbidity_resource(m) for m in patient.comorbidities.order_by("onset")),
     ]

@@ -9,7 +9,9 @@ conditional create, or a PUT of our own id; `upsert_record`):
   or as the interpretation (v3 codes, or our words as text); the first reference range is
   the lab's, in the unit of the value;
 - an AdverseEvent → `AdverseEvent` (the suspected therapy by our catalogue code);
-- a Condition coded SNOMED CT 77386006 (pregnancy) → `Pregnancy`.
+- a Condition coded SNOMED CT 77386006 (pregnancy) → `Pregnancy`;
+- a Condition of the problem list (category problem-list-item) that is not the MS diagnosis
+  (an MS phenotype code, sent to the patient), a pregnancy or a relapse → `Comorbidity`.
 
 Every rule about the values is the models' (`LabResult.clean_values` & co.): the mapping
 only says which FHIR element each field came from, so that a refusal names it.
@@ -32,7 +34,7 @@ from api.fhir_safety import (
     THERAPY_ACTION,
 )
 from monitoring.clinical.protocols import LOCAL_SYSTEM
-from monitoring.models import AdverseEvent, Analyte, LabResult, Pregnancy
+from monitoring.models import AdverseEvent, Analyte, Comorbidity, LabResult, Pregnancy
 from monitoring.safety_records import ResultText
 from patients.models import Patient, Therapy, by_any_name
 
@@ -40,7 +42,9 @@ __all__ = [
     "LOCAL_SYSTEM",
     "adverse_event",
     "analytes_of",
+    "comorbidity",
     "is_laboratory",
+    "is_problem_list_item",
     "lab_result",
     "pregnancy",
 ]
@@ -218,7 +222,7 @@ def lab_result(
         ctx.written[index] = Written("Observation", str(saved.record.public_id), saved.created)
 
 
-# --- Adverse events and pregnancies -------------------------------------------------------
+# --- Adverse events, pregnancies and comorbidities ----------------------------------------
 
 
 def _therapy(ctx: Context, reference: Any) -> Therapy | None:
@@ -337,5 +341,73 @@ def pregnancy(ctx: Context, index: int, entry: Any) -> None:
             values[name] = extension.valueCode or ""
             fields[name] = f"extension[{position}].valueCode"
     saved = _save(ctx, index, Pregnancy, values, fields, key=key)
+    if saved:
+        ctx.written[index] = Written("Condition", str(saved.record.public_id), saved.created)
+
+
+def is_problem_list_item(resource: Any) -> bool:
+    return any(c.PROBLEM_LIST_ITEM in _codes(category) for category in resource.category or [])
+
+
+# clinicalStatus codes of a condition that is over (FHIR: these, and only these, may have an
+# abatement).
+ENDED = {"inactive", "remission", "resolved"}
+
+
+def comorbidity(ctx: Context, index: int, entry: Any) -> None:
+    resource = entry.resource
+    refused = len(ctx.issues)
+    patient = _subject(ctx, index, resource.subject, "subject")
+    codes = _codes(resource.code)
+    if c.MULTIPLE_SCLEROSIS in codes:
+        ctx.refuse(
+            index,
+            "code",
+            "MS is the patient's diagnosis, not a comorbidity: send it as the diagnosis, coded "
+            "with its phenotype (e.g. SNOMED CT 426373005 for RRMS)",
+        )
+    snomed = sorted(code for system, code in codes if system == c.SNOMED and code)
+    if len(snomed) > 1:
+        ctx.refuse(index, "code.coding", f"name the one SNOMED CT code, not {' and '.join(snomed)}")
+    onset = _day(resource.onsetDateTime)
+    if onset is None:
+        ctx.refuse(index, "onsetDateTime", "a comorbidity needs its onset")
+    resolved = _day(resource.abatementDateTime)
+    status = next(
+        (code for system, code in _codes(resource.clinicalStatus) if system == c.CLINICAL_STATUS),
+        None,
+    )
+    if status and status in ENDED and resolved is None:
+        ctx.refuse(
+            index, "abatementDateTime", f"the condition is {status}: send the day it resolved"
+        )
+    elif status and status not in ENDED and resolved is not None:
+        ctx.refuse(
+            index,
+            "clinicalStatus",
+            f"{status}, yet abatementDateTime says it resolved: send resolved",
+        )
+    if len(ctx.issues) > refused or patient is None:
+        return
+    key = _key(ctx, index, entry, Comorbidity, patient)
+    if key is None:
+        return
+    concept = resource.code
+    names = [concept.text, *(x.display for x in concept.coding or [])] if concept else []
+    values = {
+        "condition": next((name for name in names if name), ""),
+        "code": snomed[0] if snomed else "",
+        "onset": onset,
+        "resolved": resolved,
+        "notes": "\n".join(note.text for note in resource.note or [] if note.text),
+    }
+    fields = {
+        "condition": "code.text",
+        "code": "code.coding",
+        "onset": "onsetDateTime",
+        "resolved": "abatementDateTime",
+        "notes": "note",
+    }
+    saved = _save(ctx, index, Comorbidity, values, fields, key=key)
     if saved:
         ctx.written[index] = Written("Condition", str(saved.record.public_id), saved.created)

@@ -136,8 +136,9 @@ def capability_statement(base: str) -> dict[str, Any]:
                         for kind, text in (
                             (
                                 "Condition",
-                                "Diagnosis, relapses and pregnancies (SNOMED CT 77386006): "
-                                "in transactions and exports",
+                                "Diagnosis, relapses, pregnancies (SNOMED CT 77386006) and "
+                                "comorbidities (category problem-list-item): in transactions "
+                                "and exports",
                             ),
                             ("MedicationStatement", "Therapy courses: in transactions and exports"),
                             ("AdverseEvent", "Adverse events: in transactions and exports"),

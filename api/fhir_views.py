@@ -109,9 +109,9 @@ class TransactionView(FhirView):
             **ERRORS,
         },
         description="A FHIR R4 transaction Bundle (Patient, Observation for EDSS, timed walk, "
-        "peg test, SDMT, MRI counts, NfL and lab results, Condition for relapses and "
-        "pregnancies, MedicationStatement for therapy courses, AdverseEvent), written all or "
-        "nothing; see README, FHIR R4.",
+        "peg test, SDMT, MRI counts, NfL and lab results, Condition for the diagnosis, "
+        "relapses, pregnancies and comorbidities, MedicationStatement for therapy courses, "
+        "AdverseEvent), written all or nothing; see README, FHIR R4.",
     )
     def post(self, request: Request) -> Response:
         try:

@@ -1,6 +1,7 @@
-"""The REST API of the safety records [spec §7.1, §7.2]: lab results, adverse events and
-pregnancies (list, filter, write, bulk, upsert by source ids, entered-in-error, as every
-clinical record), and the read-only analyte and monitoring-protocol catalogues."""
+"""The REST API of the safety records [spec §7.1, §7.2]: lab results, adverse events,
+pregnancies and comorbidities (list, filter, write, bulk, upsert by source ids,
+entered-in-error, as every clinical record), and the read-only analyte and
+monitoring-protocol catalogues."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from rest_framework import serializers, viewsets
 from api import serializers as s
 from api.filters import record_filter
 from api.views import record_viewset
-from monitoring.models import AdverseEvent, Analyte, LabResult, MonitoringItem, Pregnancy
+from monitoring.models import (
+    AdverseEvent,
+    Analyte,
+    Comorbidity,
+    LabResult,
+    MonitoringItem,
+    Pregnancy,
+)
 from patients.models import Therapy
 
 
@@ -99,6 +107,21 @@ class PregnancySerializer(s.ClinicalRecordSerializer):
         ]
 
 
+class ComorbiditySerializer(s.ClinicalRecordSerializer):
+    class Meta(s.ClinicalRecordSerializer.Meta):
+        model = Comorbidity
+        fields = [
+            "id",
+            "patient",
+            "condition",
+            "code",
+            "onset",
+            "resolved",
+            "notes",
+            *s.COMMON,
+        ]
+
+
 LabResultFilter = type(
     "LabResultFilter",
     (record_filter(LabResult, "date"),),
@@ -117,6 +140,12 @@ AdverseEventViewSet = record_viewset(
 )
 PregnancyViewSet = record_viewset(
     Pregnancy, PregnancySerializer, record_filter(Pregnancy, "start"), ["start", "created_at"]
+)
+ComorbidityViewSet = record_viewset(
+    Comorbidity,
+    ComorbiditySerializer,
+    record_filter(Comorbidity, "onset"),
+    ["onset", "created_at"],
 )
 
 

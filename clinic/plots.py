@@ -1,8 +1,8 @@
 """The patient's timeline: stacked Plotly panels sharing one time axis, one small function per
 panel (EDSS, MRI, brain volume, NfL; T25FW/9HPT/SDMT and the safety labs on request; a strip
-of status changes and adverse events). Inputs are plain values so the figure is testable
-without a database; the page draws the figure's JSON with the plotly.min.js that the
-`plotly` package ships (served as a static file, nothing fetched from the internet).
+of status changes, adverse events and comorbidities). Inputs are plain values so the figure
+is testable without a database; the page draws the figure's JSON with the plotly.min.js that
+the `plotly` package ships (served as a static file, nothing fetched from the internet).
 
 The figure is built as plain Plotly JSON rather than through `plotly.graph_objects`, whose
 validation took ~350 ms for one patient's figure; the tests validate it with graph_objects.
@@ -134,6 +134,20 @@ class AdverseEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Comorbidity:
+    """A comorbidity [§7.2]; `resolved` None while active."""
+
+    onset: dt.date
+    resolved: dt.date | None
+    condition: str
+
+    @property
+    def text(self) -> str:
+        course = f"resolved {_iso(self.resolved)}" if self.resolved else "active"
+        return f"{self.condition} ({course})"
+
+
+@dataclass(frozen=True, slots=True)
 class Lab:
     """A numeric lab result in its analyte's catalogue unit, with the lab's reference range
     and whether the page marks it out of range (the range, a text result or the engine)."""
@@ -167,6 +181,7 @@ class Timeline:
     pregnancies: Sequence[Pregnancy] = ()
     status_flips: Sequence[StatusFlip] = ()
     adverse_events: Sequence[AdverseEvent] = ()
+    comorbidities: Sequence[Comorbidity] = ()
     labs: Sequence[Lab] = ()
 
 
@@ -566,8 +581,12 @@ def _first(group: str, shown: set[str]) -> bool:
     return first
 
 
-STATUS_ROW, ADVERSE_ROW = "status", "adverse"
-ROW_NAMES = {STATUS_ROW: "Status", ADVERSE_ROW: "Adverse<br>events"}
+STATUS_ROW, ADVERSE_ROW, COMORBIDITY_ROW = "status", "adverse", "comorbidity"
+ROW_NAMES = {
+    STATUS_ROW: "Status",
+    ADVERSE_ROW: "Adverse<br>events",
+    COMORBIDITY_ROW: "Comor-<br>bidities",
+}
 
 
 # (whether it is bad news or serious, legend name, marker)
@@ -579,6 +598,7 @@ EVENT_MARKERS: tuple[tuple[bool, str, dict[str, Any]], ...] = (
     (True, "Serious adverse event", {"symbol": "star", "color": VERMILION, "size": 15}),
     (False, "Adverse event", {"symbol": "circle", "color": ORANGE}),
 )
+COMORBIDITY_MARKER = {"symbol": "square", "color": BLUE}
 
 
 def _markers(
@@ -602,9 +622,11 @@ def _markers(
 
 def events_panel(data: Timeline) -> Panel | None:
     """A strip on the time axis: changes of the stored status (NEDA lost, a worsening first
-    seen; NEDA regained) and adverse events, in words when pointed at. None without any."""
+    seen; NEDA regained), adverse events and the onsets of comorbidities, in words when
+    pointed at. None without any."""
     flips = [f for f in data.status_flips if data.start <= f.date <= data.end]
     events = [e for e in data.adverse_events if data.start <= e.date <= data.end]
+    onsets = [m for m in data.comorbidities if data.start <= m.onset <= data.end]
     traces: list[dict[str, Any]] = []
     for worse, name, marker in FLIP_MARKERS:
         said = [(f.date, f"{f.kind}. {f.explanation}") for f in flips if f.worse is worse]
@@ -614,7 +636,14 @@ def events_panel(data: Timeline) -> Panel | None:
         said = [(e.date, f"adverse event: {e.text}") for e in events if e.serious is serious]
         if said:
             traces.append(_markers(said, ADVERSE_ROW, name, marker))
-    rows = [row for row, items in ((STATUS_ROW, flips), (ADVERSE_ROW, events)) if items]
+    if onsets:
+        said = [(m.onset, f"comorbidity: {m.text}") for m in onsets]
+        traces.append(_markers(said, COMORBIDITY_ROW, "Comorbidity", COMORBIDITY_MARKER))
+    rows = [
+        row
+        for row, items in ((STATUS_ROW, flips), (ADVERSE_ROW, events), (COMORBIDITY_ROW, onsets))
+        if items
+    ]
     if not rows:
         return None
     return Panel(
@@ -732,7 +761,7 @@ LEGEND_AND_MARGINS = 110  # px: the legend below the axis, the labels above
 def timeline(data: Timeline, *, functional: bool = False, labs: bool = False) -> dict[str, Any]:
     """The figure as Plotly JSON: stacked panels, top to bottom, sharing one time axis. The
     first four are always drawn, then T25FW/9HPT/SDMT and the safety labs on request, then
-    the strip of status changes and adverse events when there are any."""
+    the strip of status changes, adverse events and comorbidities when there are any."""
     panels = [edss_panel(data), mri_panel(data), brain_volume_panel(data), nfl_panel(data)]
     if functional:
         panels.append(functional_panel(data))

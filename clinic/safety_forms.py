@@ -9,7 +9,7 @@ from django import forms
 
 from clinic.forms import DateInput
 from monitoring.clinical.safety import BRAIN_MRI, JCV_INDEX
-from monitoring.models import AdverseEvent, Analyte, LabResult, Pregnancy
+from monitoring.models import AdverseEvent, Analyte, Comorbidity, LabResult, Pregnancy
 from monitoring.safety_records import ResultText
 
 SEROSTATUS = [
@@ -68,4 +68,16 @@ class PregnancyForm(forms.ModelForm):
             "start": DateInput(attrs={"autofocus": True}),
             "due_date": DateInput(),
             "end": DateInput(),
+        }
+
+
+class ComorbidityForm(forms.ModelForm):
+    class Meta:
+        model = Comorbidity
+        fields = ["condition", "code", "onset", "resolved", "notes"]
+        widgets = {
+            "condition": forms.TextInput(attrs={"autofocus": True}),
+            "onset": DateInput(),
+            "resolved": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 3}),
         }

@@ -27,6 +27,7 @@ from monitoring.clinical.explain import explain_definition, explain_treatment_ru
 from monitoring.clinical.safety import BRAIN_MRI, JCV_INDEX, THERAPY_ACTION_WORDS, TherapyAction
 from monitoring.models import (
     AdverseEvent,
+    Comorbidity,
     LabResult,
     MriScan,
     NflSample,
@@ -74,6 +75,9 @@ RECORD_KINDS: dict[str, RecordKind] = {
     "pregnancy": RecordKind(
         Pregnancy, safety_forms.PregnancyForm, safety_forms.PregnancyForm, "pregnancy"
     ),
+    "comorbidity": RecordKind(
+        Comorbidity, safety_forms.ComorbidityForm, safety_forms.ComorbidityForm, "comorbidity"
+    ),
 }
 NEW_TITLES = {
     "visit": "New visit",
@@ -85,6 +89,7 @@ NEW_TITLES = {
     "lab": "New lab result",
     "adverse-event": "New adverse event",
     "pregnancy": "New pregnancy",
+    "comorbidity": "New comorbidity",
 }
 
 
@@ -244,6 +249,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     adverse_events = list(
         patient.adverse_events.select_related("suspected_therapy").order_by("date")
     )
+    comorbidities = list(patient.comorbidities.order_by("onset"))
     status = PatientStatus.objects.filter(patient=patient).first()
     documents = StatusDocuments.of(status) if status else None
     alerts = list(
@@ -291,6 +297,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "courses": courses,
         "pregnancies": pregnancies,
         "adverse_events": adverse_events,
+        "comorbidities": comorbidities,
         "safety": safety,
         "current": current,
         "status": status,
@@ -325,7 +332,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
                 status,
                 events,
                 today,
-                safety=Safety(adverse_events, status_changes, safety["labs"]),
+                safety=Safety(adverse_events, comorbidities, status_changes, safety["labs"]),
             ),
             functional=functional,
             labs=labs,
@@ -375,10 +382,11 @@ def _due(status: PatientStatus | None, safety: dict[str, Any]) -> list[tuple[dt.
 
 @dataclass(frozen=True, slots=True)
 class Safety:
-    """What the timeline draws beside the course: adverse events, the stored status's
-    changes (newest first, as read for the page) and the safety card's lab rows."""
+    """What the timeline draws beside the course: adverse events, comorbidities, the stored
+    status's changes (newest first, as read for the page) and the safety card's lab rows."""
 
     adverse_events: list[AdverseEvent]
+    comorbidities: list[Comorbidity]
     status_changes: list[StatusChange]
     lab_rows: list[dict[str, Any]]
 
@@ -413,6 +421,8 @@ def _timeline(
     dates = [v.date for v in visits] + [s.date for s in scans] + [n.date for n in nfl]
     dates += [c.start for c in courses] + [p.start for p in pregnancies]
     dates += [e.date for e in safety.adverse_events] + [row["date"] for row in safety.lab_rows]
+    # Not the comorbidities' onsets: one that began decades before the MS would squeeze the
+    # course into a corner (the records table lists them all).
     start = min(dates, default=today - dt.timedelta(days=365))
     start = dt.date(start.year, 1, 1)
     # The re-baseline the engine stored with the status: one source for page and alerts.
@@ -481,6 +491,9 @@ def _timeline(
                 e.get_outcome_display(),
             )
             for e in safety.adverse_events
+        ],
+        comorbidities=[
+            plots.Comorbidity(m.onset, m.resolved, m.condition) for m in safety.comorbidities
         ],
         labs=[
             plots.Lab(

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from monitoring.models import (
     AdverseEvent,
     Analyte,
+    Comorbidity,
     LabResult,
     MonitoringItem,
     MriScan,
@@ -82,3 +83,8 @@ class AdverseEventAdmin(ClinicalRecordAdmin):
 @admin.register(Pregnancy)
 class PregnancyAdmin(ClinicalRecordAdmin):
     list_display = ["patient", "start", "due_date", "end", "outcome", "therapy_action", "in_error"]
+
+
+@admin.register(Comorbidity)
+class ComorbidityAdmin(ClinicalRecordAdmin):
+    list_display = ["patient", "onset", "condition", "code", "resolved", "in_error"]

@@ -1,5 +1,5 @@
 """Visits (EDSS and functional tests), relapses, MRI scans and NfL samples (lab results,
-adverse events and pregnancies in `monitoring.safety_records`).
+adverse events, pregnancies and comorbidities in `monitoring.safety_records`).
 
 Decimal columns keep one more decimal place than the clinic records so that a wrong value
 (EDSS 3.25) reaches the CHECK constraint as typed instead of being rounded into a valid one.
@@ -360,6 +360,7 @@ class NflSample(ClinicalRecord):
 from monitoring.safety_records import (  # noqa: E402, F401
     AdverseEvent,
     Analyte,
+    Comorbidity,
     LabResult,
     MonitoringItem,
     Pregnancy,

@@ -1,5 +1,5 @@
 """Therapy safety records [spec §7.1, §7.2]: the analyte and monitoring-protocol catalogues,
-lab results, adverse events and pregnancies.
+lab results, adverse events, pregnancies and comorbidities.
 
 The catalogues are loaded by data migrations and edited by admins (audited); the engine
 (`monitoring.clinical.safety`) reads plain dataclasses built from them. A lab result is kept
@@ -9,18 +9,21 @@ in its analyte's catalogue unit: a value entered in another unit is converted on
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
-from monitoring.clinical import safety
+from monitoring.clinical import measures, safety
 from monitoring.clinical.protocols import Analyte as AnalyteData
 from patients.models import (
     ClinicalRecord,
     ErrorCollector,
     Patient,
     Therapy,
+    not_future,
     record_constraints,
 )
 
@@ -350,3 +353,57 @@ class Pregnancy(ClinicalRecord):
             errors.add("due_date", "the due date must be after the start")
         if self.end is None and self.outcome != PregnancyOutcome.ONGOING:
             errors.add("end", "an ended pregnancy needs its end date")
+
+
+# SNOMED CT identifiers are 6 to 18 digits (SNOMED CT Technical Implementation Guide).
+SNOMED_CODE = r"^[0-9]{6,18}$"
+
+
+class Comorbidity(ClinicalRecord):
+    """A comorbidity [§7.2]: the condition as the clinic names it (its SNOMED CT code when the
+    clinic has one), onset, the day it resolved (empty while active), notes."""
+
+    date_field = "onset"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="comorbidities")
+    condition = models.CharField(max_length=200, help_text="e.g. Type 2 diabetes")
+    code = models.CharField(
+        "SNOMED CT code", max_length=18, blank=True, help_text="Empty: no code at hand"
+    )
+    onset = models.DateField()
+    resolved = models.DateField(null=True, blank=True, help_text="Empty while active")
+    notes = models.TextField(blank=True)
+
+    class Meta(ClinicalRecord.Meta):
+        verbose_name_plural = "comorbidities"
+        ordering = ["patient", "onset"]
+        constraints = [
+            *record_constraints("comorbidity", "onset"),
+            models.CheckConstraint(
+                condition=~Q(condition=""), name="comorbidity_condition_not_blank"
+            ),
+            models.CheckConstraint(
+                condition=Q(code="") | Q(code__regex=SNOMED_CODE), name="comorbidity_code_snomed"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved__isnull=True)
+                | (Q(resolved__gte=models.F("onset")) & not_future("resolved")),
+                name="comorbidity_resolved_after_onset_not_future",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"comorbidity from {self.onset}: {self.condition}"
+
+    def clean_values(self, errors: ErrorCollector) -> None:
+        self.condition = (self.condition or "").strip()
+        self.code = (self.code or "").strip()
+        if not self.condition:
+            errors.add("condition", "say which condition")
+        if self.code and not re.fullmatch(SNOMED_CODE, self.code):
+            errors.add("code", f"{self.code!r} is not a SNOMED CT code (6 to 18 digits)")
+        if self.resolved is None:
+            return
+        if self.onset and self.resolved < self.onset:
+            errors.add("resolved", f"resolved ({self.resolved}) before its onset ({self.onset})")
+        errors.check(measures.clinical_date, self.resolved, "resolved", today=timezone.localdate())

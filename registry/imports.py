@@ -26,6 +26,7 @@ from django.db import models, transaction
 from monitoring.models import (
     AdverseEvent,
     Analyte,
+    Comorbidity,
     LabResult,
     MriScan,
     NflSample,
@@ -129,6 +130,7 @@ KINDS: dict[str, Kind] = {
             Pregnancy,
             ("start", "due_date", "end", "outcome", "therapy_action"),
         ),
+        Kind("comorbidities", Comorbidity, ("condition", "code", "onset", "resolved", "notes")),
     )
 }
 

@@ -9,7 +9,15 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from monitoring.models import Analyte, LabResult, MriScan, NflSample, Relapse, Visit
+from monitoring.models import (
+    Analyte,
+    Comorbidity,
+    LabResult,
+    MriScan,
+    NflSample,
+    Relapse,
+    Visit,
+)
 from patients.models import Membership, Patient, Role, Site, Therapy, TherapyCourse
 
 _numbers = itertools.count(1)
@@ -104,3 +112,15 @@ def signs_in(client: Any, username: str, password: str, address: str = "127.0.0.
 def lab_result(patient: Patient, analyte: str = "lymphocytes", **fields: Any) -> LabResult:
     fields.setdefault("date", dt.date(2024, 1, 10))
     return LabResult(patient=patient, analyte=Analyte.objects.get(code=analyte), **fields)
+
+
+def comorbidity(patient: Patient, **fields: Any) -> Comorbidity:
+    return Comorbidity(
+        **{
+            "patient": patient,
+            "condition": "Type 2 diabetes",
+            "code": "44054006",
+            "onset": dt.date(2019, 6, 1),
+            **fields,
+        }
+    )

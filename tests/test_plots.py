@@ -144,6 +144,31 @@ def test_status_changes_and_adverse_events_on_a_strip_below_the_panels_in_words(
     assert 0 < layout["height"] - plots.timeline(_timeline()).get("layout")["height"] < 100
 
 
+def test_comorbidities_on_a_row_of_the_strip_at_their_onset_in_words():
+    comorbidities = [
+        plots.Comorbidity(D(2020, 4, 1), None, "Type 2 diabetes"),
+        plots.Comorbidity(D(2020, 4, 1), D(2021, 2, 1), "Depression <major>"),
+        plots.Comorbidity(D(1995, 5, 1), None, "Asthma"),  # before the axis: in the table only
+    ]
+    events = [plots.AdverseEvent(D(2022, 9, 9), "Headache", False, "", "Unknown")]
+    data = _timeline(comorbidities=comorbidities, adverse_events=events)
+    figure = plots.timeline(data)
+    go.Figure(figure)
+    (marker,) = _traces(figure, "Comorbidity")
+    assert marker["x"] == ["2020-04-01"] and marker["y"] == ["comorbidity"]
+    assert marker["customdata"] == [
+        "comorbidity: Type 2 diabetes (active)<br>"
+        "comorbidity: Depression &lt;major&gt; (resolved 2021-02-01)"
+    ]
+    (event,) = _traces(figure, "Adverse event")
+    assert marker["yaxis"] == event["yaxis"] == figure["layout"]["xaxis"]["anchor"]
+    strip = _axis(figure, marker)
+    assert strip["ticktext"] == ["Adverse<br>events", "Comor-<br>bidities"]
+    assert strip["categoryarray"] == ["comorbidity", "adverse"]  # read top to bottom
+    alone = plots.timeline(_timeline(comorbidities=comorbidities[2:]))
+    assert "yaxis5" not in alone["layout"]  # nothing to draw: no strip
+
+
 def test_no_strip_without_status_changes_or_adverse_events():
     figure = plots.timeline(_timeline(edss=[(D(2019, 1, 1), 2.0)]))
     assert figure["layout"]["xaxis"]["anchor"] == "y4" and "yaxis5" not in figure["layout"]

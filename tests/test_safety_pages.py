@@ -1,8 +1,9 @@
 """Safety records in the browser-facing views: a nurse enters a JCV result and the JCV alert
 clears; a lab result in a unit that cannot be converted is refused under "unit"; the
 patient page lists labs with out-of-range values marked and what is due, lists adverse
-events, and corrects and withdraws both from their rows; the timeline shows status changes
-and adverse events on its time axis, and the safety labs on request."""
+events and comorbidities, and corrects and withdraws them from their rows; the timeline
+shows status changes, adverse events and the onsets of comorbidities on its time axis, and
+the safety labs on request."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from alerts.evaluation import evaluate
 from alerts.models import Alert, AlertState, Rule
-from monitoring.models import AdverseEvent, LabResult
+from monitoring.models import AdverseEvent, Comorbidity, LabResult
 from outcomes.models import ChangeKind, StatusChange
 from patients.actions import Actor, save_record
 from patients.models import AuditEvent, Therapy, TherapyCourse
@@ -334,3 +336,130 @@ def test_due_next_names_the_soonest_tests_of_the_safety_protocol(
     page = response.content.decode()
     overview = page[page.index("<h2>Due next</h2>") :].split("</ul>")[0]
     assert all(html.escape(what) in overview for what in soonest)
+
+
+def test_comorbidity_form_names_the_field_of_bad_input(nurse_client, patient):
+    url = f"/patients/{patient.public_id}/new/comorbidity/"
+    form = nurse_client.get(url).context["form"]
+    assert list(form.fields) == ["condition", "code", "onset", "resolved", "notes"]
+    response = nurse_client.post(
+        url, {"condition": "  ", "code": "E11.9", "onset": "2999-01-01", "resolved": ""}
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert set(errors) == {"condition", "code", "onset"}
+    assert "'E11.9' is not a SNOMED CT code (6 to 18 digits)" in errors["code"]
+    assert "2999-01-01 is in the future" in errors["onset"]
+    response = nurse_client.post(
+        url,
+        {"condition": "Asthma", "code": "", "onset": "2019-06-01", "resolved": "2019-05-01"},
+    )
+    assert response.context["form"].errors == {
+        "resolved": ["resolved (2019-05-01) before its onset (2019-06-01)"]
+    }
+    before_birth = nurse_client.post(url, {"condition": "Asthma", "onset": "1980-01-01"})
+    assert "before the patient's birth" in " ".join(before_birth.context["form"].errors["onset"])
+    assert not Comorbidity.all_records.exists()
+
+
+def test_nurse_enters_a_comorbidity_sees_it_listed_corrects_it_and_withdraws_it(
+    nurse_client, patient
+):
+    today = timezone.localdate()
+    onset = today - dt.timedelta(days=20)
+    base = f"/patients/{patient.public_id}/"
+    assert f'href="{base}new/comorbidity/"' in nurse_client.get(base).content.decode()
+    response = nurse_client.post(
+        base + "new/comorbidity/",
+        {
+            "condition": "Type 2 diabetes",
+            "code": "44054006",
+            "onset": onset.isoformat(),
+            "resolved": "",
+            "notes": "on metformin",
+        },
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Comorbidity saved for {patient.mrn}."
+    ]
+    diabetes = Comorbidity.objects.get(patient=patient)
+    # One that began long before the MS: listed, but it does not stretch the time axis.
+    asthma = save_record(
+        Comorbidity(patient=patient, condition="Asthma", onset=dt.date(1995, 5, 1)), actor=SYSTEM
+    )
+    response = nurse_client.get(base)
+    page = response.content.decode()
+    assert 'id="comorbidities"' in page
+    row = _row(page, diabetes.public_id)
+    for words in ("Type 2 diabetes", "44054006", "on metformin", "<td>active</td>"):
+        assert words in row, words
+    assert "Asthma" in _row(page, asthma.public_id)
+    edit = f"{base}comorbidity/{diabetes.public_id}/edit/"
+    error = f"{base}comorbidity/{diabetes.public_id}/error/"
+    assert f'href="{edit}"' in row and f'href="{error}"' in row
+    figure = response.context["timeline"]
+    [marker] = [t for t in figure["data"] if t["name"] == "Comorbidity"]
+    assert marker["x"] == [onset.isoformat()]
+    assert marker["customdata"] == ["comorbidity: Type 2 diabetes (active)"]
+    assert figure["layout"]["xaxis"]["range"][0] > "1995-05-01"
+
+    # Corrected from the table's link: resolved; audited.
+    assert nurse_client.get(edit).context["form"].initial["condition"] == "Type 2 diabetes"
+    response = nurse_client.post(
+        edit,
+        {
+            "condition": "Type 2 diabetes",
+            "code": "44054006",
+            "onset": onset.isoformat(),
+            "resolved": today.isoformat(),
+            "notes": "on metformin",
+        },
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Correction saved for {patient.mrn}."
+    ]
+    row = _row(response.content.decode(), diabetes.public_id)
+    assert f"<td>{date_format(today)}</td>" in row and "active" not in row
+    change = AuditEvent.objects.get(model="monitoring.comorbidity", action="update")
+    assert (change.before["resolved"], change.after["resolved"]) == (None, today.isoformat())
+    assert change.actor_label == "nurse-a"
+
+    # Marked entered in error: a reason is required; kept, audited, off the page.
+    assert "reason" in nurse_client.post(error, {"reason": ""}).context["form"].errors
+    response = nurse_client.post(error, {"reason": "another patient's"}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Comorbidity from {onset}: Type 2 diabetes marked entered in error."
+    ]
+    assert _row(response.content.decode(), diabetes.public_id) == ""
+    assert (
+        Comorbidity.all_records.get(pk=diabetes.pk).entered_in_error_reason == "another patient's"
+    )
+    assert AuditEvent.objects.filter(
+        model="monitoring.comorbidity", action="entered_in_error", actor_label="nurse-a"
+    ).exists()
+    assert nurse_client.get(edit).status_code == 404
+    assert not [t for t in response.context["timeline"]["data"] if t["name"] == "Comorbidity"]
+
+
+def test_another_sites_comorbidities_cannot_be_seen_entered_or_corrected(client, user_b, patient):
+    asthma = save_record(
+        Comorbidity(patient=patient, condition="Asthma", onset=dt.date(1995, 5, 1)), actor=SYSTEM
+    )
+    client.force_login(user_b)
+    base = f"/patients/{patient.public_id}/"
+    assert client.get(base).status_code == 404
+    new = client.post(base + "new/comorbidity/", {"condition": "Gout", "onset": "2020-01-01"})
+    assert new.status_code == 404
+    edit = f"{base}comorbidity/{asthma.public_id}/"
+    assert (
+        client.post(edit + "edit/", {"condition": "Gout", "onset": "2020-01-01"}).status_code == 404
+    )
+    assert client.post(edit + "error/", {"reason": "x"}).status_code == 404
+    assert [m.condition for m in Comorbidity.objects.all()] == ["Asthma"]
+    assert (
+        not AuditEvent.objects.filter(model="monitoring.comorbidity")
+        .exclude(actor_label="test")
+        .exists()
+    )

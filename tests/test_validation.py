@@ -40,6 +40,17 @@ BAD_RECORDS = [
     ("NfL before birth", f.nfl_sample, {"date": BEFORE_BIRTH}, "date"),
     ("course ends before start", f.therapy_course, {"end": dt.date(2022, 12, 31)}, "end"),
     ("course starts in the future", f.therapy_course, {"start": FUTURE}, "start"),
+    ("comorbidity in the future", f.comorbidity, {"onset": FUTURE}, "onset"),
+    ("comorbidity before birth", f.comorbidity, {"onset": BEFORE_BIRTH}, "onset"),
+    ("comorbidity without condition", f.comorbidity, {"condition": ""}, "condition"),
+    ("comorbidity code with letters", f.comorbidity, {"code": "44054OO6"}, "code"),
+    ("comorbidity code too short", f.comorbidity, {"code": "44054"}, "code"),
+    (
+        "comorbidity resolves before onset",
+        f.comorbidity,
+        {"resolved": dt.date(2019, 5, 31)},
+        "resolved",
+    ),
 ]
 
 
@@ -65,7 +76,9 @@ def test_database_refuses_bad_record_when_model_is_bypassed(patient, build, fiel
         type(record).objects.bulk_create([record])
 
 
-@pytest.mark.parametrize("build", [f.visit, f.relapse, f.mri_scan, f.nfl_sample, f.therapy_course])
+@pytest.mark.parametrize(
+    "build", [f.visit, f.relapse, f.mri_scan, f.nfl_sample, f.therapy_course, f.comorbidity]
+)
 def test_a_good_record_passes_both(patient, build):
     record = build(patient)
     record.full_clean()

@@ -4,8 +4,8 @@ A nurse registers a patient, enters a visit, corrects it and marks an MRI entere
 a nurse's relapse reaches the neurologist; a neurologist sorts and searches the dashboard,
 reads the NEDA-3 rates of the patients found and of all on their own page, opens a patient
 whose status and chart (with a pregnancy, an adverse event and the status changes on its
-time axis) fit the first 1366x900 screen, shows the safety labs, and acknowledges three
-alerts at once.
+time axis) fit the first 1366x900 screen, reads her comorbidities, shows the safety labs,
+and acknowledges three alerts at once.
 
 Screenshots (1366x768) go to the test's temporary folder, or to $MSTRACK_SCREENSHOTS
 (`make screenshots` refreshes docs/screenshots/).
@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from alerts.evaluation import evaluate
 from alerts.models import Alert
-from monitoring.models import AdverseEvent, MriScan, Pregnancy, Visit
+from monitoring.models import AdverseEvent, Comorbidity, MriScan, Pregnancy, Visit
 from patients.actions import Actor, save_record
 from patients.models import AuditEvent, Patient, Therapy, TherapyCourse
 from tests import factories as f
@@ -197,7 +197,8 @@ def test_relapse_entered_by_nurse_reaches_neurologist(live_server, new_page, sit
 
 def _safety_records(patient) -> None:
     """An ended pregnancy before the therapy, an infusion reaction on it, labs on schedule
-    and one IgG below the lab's range."""
+    and one IgG below the lab's range; asthma since childhood (in the records table, before
+    the chart's time axis)."""
     today = timezone.localdate()
     system = Actor.system("test")
     conceived = today - dt.timedelta(days=1400)
@@ -219,6 +220,12 @@ def _safety_records(patient) -> None:
             term="Infusion-related reaction",
             suspected_therapy=Therapy.objects.get(code="ocrelizumab"),
             outcome="resolved",
+        ),
+        actor=system,
+    )
+    save_record(
+        Comorbidity(
+            patient=patient, condition="Asthma", code="195967001", onset=dt.date(1992, 5, 1)
         ),
         actor=system,
     )
@@ -332,6 +339,7 @@ def test_neurologist_sorts_searches_reads_one_screen_and_acknowledges_three(
         assert legend.filter(has_text=entry).count() >= 1, entry
     shoot(page, "patient")
     assert "Infusion-related reaction" in page.inner_text("#adverse-events + table")
+    assert "Asthma" in page.inner_text("#comorbidities + table")
     shoot(page, "patient-records", at="#records")
     page.get_by_role("button", name="Show T25FW, 9HPT and SDMT").click()
     page.wait_for_url("**functional=1**")

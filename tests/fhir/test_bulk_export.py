@@ -241,10 +241,11 @@ def read_by(label: str) -> list[list[int]]:
 
 
 def test_safety_records_are_exported_as_everything_gives_them(site_a, site_b, neurologist_a):
-    """Lab results among the Observations, pregnancies among the Conditions, adverse events
-    in a file of their own: each line the resource `$everything` gives; another site's not."""
+    """Lab results among the Observations, pregnancies and comorbidities among the
+    Conditions, adverse events in a file of their own: each line the resource `$everything`
+    gives; another site's not."""
     from api import fhir_safety
-    from monitoring.models import AdverseEvent, Pregnancy
+    from monitoring.models import AdverseEvent, Comorbidity, Pregnancy
     from patients.actions import Actor, save_record
     from tests.factories import lab_result
 
@@ -254,6 +255,7 @@ def test_safety_records_are_exported_as_everything_gives_them(site_a, site_b, ne
             lab_result(patient, value=650),
             AdverseEvent(patient=patient, date=dt.date(2024, 2, 1), term="Headache"),
             Pregnancy(patient=patient, start=dt.date(2023, 3, 1)),
+            Comorbidity(patient=patient, condition="Hypertension", onset=dt.date(2015, 1, 1)),
         ):
             save_record(record, actor=Actor.system("test"))
     client = signed_in(neurologist_a)
@@ -265,4 +267,5 @@ def test_safety_records_are_exported_as_everything_gives_them(site_a, site_b, ne
         fhir_safety.adverse_event_resource(mine.adverse_events.get())
     ]
     assert fhir_safety.pregnancy_resource(mine.pregnancies.get()) in exported["Condition"]
+    assert fhir_safety.comorbidity_resource(mine.comorbidities.get()) in exported["Condition"]
     assert patients_named([r for rs in exported.values() for r in rs]) == {str(mine.public_id)}

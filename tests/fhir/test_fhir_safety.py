@@ -1,4 +1,5 @@
-"""Lab results, adverse events and pregnancies in `$everything`, each resource valid R4B."""
+"""Lab results, adverse events, pregnancies and comorbidities in `$everything`, each resource
+valid R4B."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from decimal import Decimal
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from monitoring.models import AdverseEvent, Pregnancy
-from patients.actions import Actor, save_record
+from monitoring.models import AdverseEvent, Comorbidity, Pregnancy
+from patients.actions import Actor, mark_entered_in_error, save_record
 from patients.models import Therapy
 from tests.api.conftest import signed_in
 from tests.factories import lab_result
@@ -86,3 +87,54 @@ def test_everything_holds_labs_adverse_events_and_pregnancies(nurse_a, patient):
     ]
     assert pregnancy["abatementDateTime"] == "2024-12-01"
     assert "due date: 2024-12-06" in pregnancy["note"][0]["text"]
+
+
+def test_everything_holds_comorbidities_as_problem_list_conditions(nurse_a, patient):
+    for record in (
+        Comorbidity(
+            patient=patient,
+            condition="Type 2 diabetes",
+            code="44054006",
+            onset=D(2019, 6, 1),
+            notes="on metformin",
+        ),
+        Comorbidity(
+            patient=patient, condition="Asthma", onset=D(1995, 5, 1), resolved=D(2005, 1, 1)
+        ),
+    ):
+        save_record(record, actor=SYSTEM)
+    withdrawn = save_record(
+        Comorbidity(patient=patient, condition="Migraine", onset=D(2020, 1, 1)), actor=SYSTEM
+    )
+    mark_entered_in_error(withdrawn, actor=SYSTEM, reason="another patient's")
+    body = signed_in(nurse_a).get(f"/fhir/Patient/{patient.public_id}/$everything").json()
+    conditions = [
+        e["resource"] for e in body["entry"] if e["resource"]["resourceType"] == "Condition"
+    ]
+    for resource in conditions:
+        get_fhir_model_class("Condition").model_validate(resource)
+    diagnosis, asthma, diabetes = conditions
+    assert diagnosis["id"] == f"{patient.public_id}-diagnosis" and "category" not in diagnosis
+    problem_list = {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                "code": "problem-list-item",
+                "display": "Problem List Item",
+            }
+        ],
+        "text": "Problem List Item",
+    }
+    assert diabetes["category"] == asthma["category"] == [problem_list]
+    assert diabetes["code"] == {
+        "coding": [
+            {"system": "http://snomed.info/sct", "code": "44054006", "display": "Type 2 diabetes"}
+        ],
+        "text": "Type 2 diabetes",
+    }
+    assert diabetes["clinicalStatus"]["coding"][0]["code"] == "active"
+    assert diabetes["onsetDateTime"] == "2019-06-01" and "abatementDateTime" not in diabetes
+    assert diabetes["note"] == [{"text": "on metformin"}]
+    assert asthma["code"] == {"text": "Asthma"} and "note" not in asthma
+    assert asthma["clinicalStatus"]["coding"][0]["code"] == "resolved"
+    assert asthma["abatementDateTime"] == "2005-01-01"

@@ -1,7 +1,7 @@
-"""Lab results, adverse events and pregnancies in through a FHIR transaction: mapped to the
-records, converted by the model, matched by identifier as every record is, refused with an
-OperationOutcome naming the entry and element; and what `$everything` gives out comes back
-in, at another site, as the same records."""
+"""Lab results, adverse events, pregnancies and comorbidities in through a FHIR transaction:
+mapped to the records, converted by the model, matched by identifier as every record is,
+refused with an OperationOutcome naming the entry and element; and what `$everything` gives
+out comes back in, at another site, as the same records."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from api.models import IntegrationToken
-from monitoring.models import AdverseEvent, LabResult, NflSample, Pregnancy
+from monitoring.models import AdverseEvent, Comorbidity, LabResult, NflSample, Pregnancy
 from patients.actions import Actor, save_record
 from patients.models import AuditEvent, Patient, Therapy
 from tests.api.conftest import signed_in, with_token
@@ -38,6 +38,16 @@ LAB = {
     ]
 }
 EXTENSIONS = "https://mstrack.example/fhir/StructureDefinition"
+SNOMED = "http://snomed.info/sct"
+CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+PROBLEM_LIST = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+            "code": "problem-list-item",
+        }
+    ]
+}
 
 
 def coded(system: str, code: str) -> dict:
@@ -181,6 +191,23 @@ def safety_bundle() -> dict:
                     "abatementDateTime": "2024-12-01",
                 },
             ),
+            # 8: a comorbidity from the problem list, SNOMED CT coded, with a note.
+            entry(
+                8,
+                {
+                    "resourceType": "Condition",
+                    "clinicalStatus": coded(CLINICAL_STATUS, "active"),
+                    "category": [PROBLEM_LIST],
+                    "code": {
+                        "coding": [
+                            {"system": SNOMED, "code": "44054006", "display": "Diabetes type 2"}
+                        ],
+                        "text": "Type 2 diabetes",
+                    },
+                    "onsetDateTime": "2019-06-01",
+                    "note": [{"text": "on metformin"}],
+                },
+            ),
         ],
     }
 
@@ -192,7 +219,8 @@ def post(client, body) -> tuple[int, dict]:
 
 def counts() -> tuple[int, ...]:
     return tuple(
-        m._base_manager.count() for m in (Patient, LabResult, NflSample, AdverseEvent, Pregnancy)
+        m._base_manager.count()
+        for m in (Patient, LabResult, NflSample, AdverseEvent, Pregnancy, Comorbidity)
     )
 
 
@@ -206,12 +234,14 @@ def token_b(site_b):
     return with_token(IntegrationToken.issue(site=site_b, name="lab-b", days=30)[1])
 
 
-def test_labs_adverse_events_and_pregnancies_come_in_and_a_retry_writes_nothing(token_a):
+def test_labs_adverse_events_pregnancies_and_comorbidities_come_in_and_a_retry_writes_nothing(
+    token_a,
+):
     status, body = post(token_a, safety_bundle())
     assert status == 200, body
     Bundle.model_validate(body)
     assert {e["response"]["status"] for e in body["entry"]} == {"201 Created"}
-    assert counts() == (1, 3, 1, 1, 1)
+    assert counts() == (1, 3, 1, 1, 1, 1)
     patient = Patient.objects.get(mrn="S-100")
     lymphocytes, jcv, urine = patient.lab_results.order_by("date")
     assert (lymphocytes.analyte.code, lymphocytes.value, lymphocytes.unit) == (
@@ -242,14 +272,26 @@ def test_labs_adverse_events_and_pregnancies_come_in_and_a_retry_writes_nothing(
     assert (pregnancy.outcome, pregnancy.therapy_action) == ("live_birth", "paused")
     assert body["entry"][6]["response"]["location"] == f"AdverseEvent/{event.public_id}"
     assert body["entry"][7]["response"]["location"] == f"Condition/{pregnancy.public_id}"
-    assert AuditEvent.objects.filter(action="create", actor_label="token:lab-a").count() == 7
+    comorbidity = patient.comorbidities.get()
+    assert (comorbidity.condition, comorbidity.code, comorbidity.onset) == (
+        "Type 2 diabetes",
+        "44054006",
+        dt.date(2019, 6, 1),
+    )
+    assert (comorbidity.resolved, comorbidity.notes) == (None, "on metformin")
+    assert (comorbidity.source_system, comorbidity.source_id) == ("urn:lab-system", "r8")
+    assert body["entry"][8]["response"]["location"] == f"Condition/{comorbidity.public_id}"
+    # The diagnosis is the patient's phenotype, not a comorbidity.
+    assert patient.phenotype == "RRMS"
+    assert body["entry"][1]["response"]["location"] == f"Condition/{patient.public_id}-diagnosis"
+    assert AuditEvent.objects.filter(action="create", actor_label="token:lab-a").count() == 8
 
     # Sent again, in 10^9/L again: converted, it is what is stored, so nothing is written.
     audited = AuditEvent.objects.count()
     status, again = post(token_a, safety_bundle())
     assert status == 200, again
     assert {e["response"]["status"] for e in again["entry"]} == {"200 OK"}
-    assert counts() == (1, 3, 1, 1, 1)
+    assert counts() == (1, 3, 1, 1, 1, 1)
     assert AuditEvent.objects.count() == audited
 
     # A changed value updates the record it named, converted as before.
@@ -418,6 +460,85 @@ BAD = {
         "extension[1].valueCode",
         "not a valid choice",
     ),
+    "comorbidity in the future": (
+        change(8, "onsetDateTime", future()),
+        8,
+        "onsetDateTime",
+        "in the future",
+    ),
+    "comorbidity before birth": (
+        change(8, "onsetDateTime", "1980-01-01"),
+        8,
+        "onsetDateTime",
+        "before the patient's birth (1988-04-02)",
+    ),
+    "comorbidity without onset": (
+        change(8, "onsetDateTime", None),
+        8,
+        "onsetDateTime",
+        "a comorbidity needs its onset",
+    ),
+    "comorbidity onset a month": (
+        change(8, "onsetDateTime", "2019-06"),
+        8,
+        "onsetDateTime",
+        "not a full date",
+    ),
+    "comorbidity resolves before onset": (
+        both(
+            change(8, "abatementDateTime", "2019-05-01"),
+            change(8, "clinicalStatus", coded(CLINICAL_STATUS, "resolved")),
+        ),
+        8,
+        "abatementDateTime",
+        "before its onset (2019-06-01)",
+    ),
+    "comorbidity resolved without the day": (
+        change(8, "clinicalStatus", coded(CLINICAL_STATUS, "resolved")),
+        8,
+        "abatementDateTime",
+        "the condition is resolved: send the day it resolved",
+    ),
+    "comorbidity active with an abatement": (
+        change(8, "abatementDateTime", "2024-01-31"),
+        8,
+        "clinicalStatus",
+        "active, yet abatementDateTime says it resolved",
+    ),
+    "comorbidity code not SNOMED CT": (
+        change(8, "code.coding.0.code", "E11"),
+        8,
+        "code.coding",
+        "'E11' is not a SNOMED CT code",
+    ),
+    "comorbidity with two SNOMED CT codes": (
+        change(
+            8,
+            "code.coding",
+            [*coded(SNOMED, "44054006")["coding"], *coded(SNOMED, "73211009")["coding"]],
+        ),
+        8,
+        "code.coding",
+        "name the one SNOMED CT code, not 44054006 and 73211009",
+    ),
+    "comorbidity without a name": (
+        change(8, "code", coded("http://hl7.org/fhir/sid/icd-10", "E11")),
+        8,
+        "code.text",
+        "say which condition",
+    ),
+    "MS itself on the problem list": (
+        change(8, "code", {**coded(SNOMED, "24700007"), "text": "Multiple sclerosis"}),
+        8,
+        "code",
+        "MS is the patient's diagnosis, not a comorbidity",
+    ),
+    "a condition neither on the problem list nor ours": (
+        change(8, "category", None),
+        8,
+        "code",
+        "or a comorbidity (category problem-list-item)",
+    ),
 }
 
 
@@ -436,7 +557,7 @@ def test_bad_safety_entries_are_refused_naming_entry_and_element(token_a, case):
     ]
     assert issues, answer
     assert any(words in i["diagnostics"] for i in issues), answer
-    assert counts() == (0, 0, 0, 0, 0)
+    assert counts() == (0, 0, 0, 0, 0, 0)
     assert not AuditEvent.objects.exists()
 
 
@@ -460,6 +581,10 @@ def kept(patient: Patient) -> dict[str, list[tuple]]:
         "pregnancies": [
             (p.start, p.due_date, p.end, p.outcome, p.therapy_action)
             for p in patient.pregnancies.order_by("start")
+        ],
+        "comorbidities": [
+            (m.condition, m.code, m.onset, m.resolved, m.notes)
+            for m in patient.comorbidities.order_by("onset")
         ],
     }
 
@@ -485,6 +610,12 @@ def source(token_a, site_a) -> Patient:
         lab_result(patient, "platelets", date=dt.date(2025, 3, 5), value=Decimal("210")),
         AdverseEvent(patient=patient, date=dt.date(2025, 3, 6), term="Headache"),
         Pregnancy(patient=patient, start=dt.date(2025, 4, 1)),
+        Comorbidity(
+            patient=patient,
+            condition="Asthma",
+            onset=dt.date(1995, 5, 1),
+            resolved=dt.date(2005, 1, 1),
+        ),
     ):
         save_record(record, actor=system)
     return patient
@@ -516,6 +647,7 @@ def test_everything_out_of_one_site_comes_back_in_at_another_as_the_same_records
     assert copied.mrn == source.mrn and copied.pk != source.pk
     assert kept(copied) == kept(source)
     assert len(kept(copied)["labs"]) == 8
+    assert [m[0] for m in kept(copied)["comorbidities"]] == ["Asthma", "Type 2 diabetes"]
     for lab_copy in copied.lab_results.all():
         assert lab_copy.source_system == "urn:site-a"
 
@@ -564,5 +696,35 @@ def test_metadata_lists_the_safety_resources(client):
     rest = body["rest"][0]
     types = {r["type"]: r for r in rest["resource"]}
     assert "AdverseEvent" in types and "pregnancies" in types["Condition"]["documentation"]
+    assert "comorbidities" in types["Condition"]["documentation"]
     assert "laboratory" in types["Observation"]["documentation"]
     assert "AdverseEvent" in rest["interaction"][0]["documentation"]
+
+
+def test_the_ms_diagnosis_on_the_problem_list_stays_the_diagnosis(token_a):
+    bundle = safety_bundle()
+    bundle["entry"][1]["resource"]["category"] = [PROBLEM_LIST]
+    bundle["entry"][1]["resource"]["code"] = coded(SNOMED, "425500002")  # SPMS
+    status, body = post(token_a, bundle)
+    assert status == 200, body
+    patient = Patient.objects.get(mrn="S-100")
+    assert patient.phenotype == "SPMS"
+    assert [m.condition for m in patient.comorbidities.all()] == ["Type 2 diabetes"]
+
+
+def test_a_comorbidity_for_another_sites_patient_is_refused(token_a, token_b):
+    assert post(token_a, safety_bundle())[0] == 200
+    patient = Patient.objects.get(mrn="S-100")
+    sent = copy.deepcopy(safety_bundle()["entry"][8])
+    sent["resource"]["subject"] = {"reference": f"Patient/{patient.public_id}"}
+    sent["resource"]["identifier"][0]["value"] = "from-b"
+    status, answer = post(
+        token_b, {"resourceType": "Bundle", "type": "transaction", "entry": [sent]}
+    )
+    assert status == 400
+    assert (
+        "resolves to no patient of this bundle or of your sites"
+        in answer["issue"][0]["diagnostics"]
+    )
+    assert patient.comorbidities.count() == 1
+    assert token_b.get(f"/fhir/Patient/{patient.public_id}/$everything").status_code == 404

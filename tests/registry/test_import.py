@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 
 from monitoring.models import (
     AdverseEvent,
+    Comorbidity,
     LabResult,
     MriScan,
     NflSample,
@@ -38,6 +39,7 @@ ORDER = [
     "lab-results",
     "adverse-events",
     "pregnancies",
+    "comorbidities",
 ]
 
 
@@ -71,6 +73,7 @@ def counts() -> dict[str, int]:
             LabResult,
             AdverseEvent,
             Pregnancy,
+            Comorbidity,
             AuditEvent,
         )
     }
@@ -123,9 +126,19 @@ def test_every_kind_has_a_documented_template_that_imports(site_a):
         "live_birth",
         "paused",
     )
+    thyroid = Comorbidity.objects.get(source_id="C0001")
+    assert (thyroid.patient, thyroid.condition, thyroid.code, thyroid.resolved) == (
+        patient,
+        "Hypothyroidism",
+        "40930008",
+        None,
+    )
+    assert thyroid.notes == "on levothyroxine"
+    depression = Comorbidity.objects.get(source_id="C0002")
+    assert (depression.code, depression.resolved) == ("", dt.date(2011, 6, 30))
     # Every record audited, as created by the import.
     created = AuditEvent.objects.filter(actor_label="manage.py import", action="create")
-    assert created.count() == 2 + 3 + 3 + 1 + 2 + 1 + 5 + 2 + 1
+    assert created.count() == 2 + 3 + 3 + 1 + 2 + 1 + 5 + 2 + 1 + 2
 
 
 def patients_file(tmp_path: Path, count: int) -> Path:
@@ -351,6 +364,26 @@ def test_a_row_naming_a_record_entered_in_error_is_refused(tmp_path, site_a):
                 "pregnancies.csv, line 2, start: 2999-01-01 is in the future",
                 "pregnancies.csv, line 3, end: the pregnancy ends (2019-01-01) before it starts",
                 "pregnancies.csv, line 4, end: an ended pregnancy needs its end date",
+            ],
+        ),
+        (
+            "comorbidities.csv",
+            [
+                "source_system,source_id,patient_source_id,condition,code,onset,resolved",
+                "msbase,C1,P0001,Asthma,,2999-01-01,",
+                "msbase,C2,P0001, ,,2020-01-01,",
+                "msbase,C3,P0001,Type 2 diabetes,E11,2020-01-01,",
+                "msbase,C4,P0001,Migraine,,2020-01-01,2019-01-01",
+                "msbase,C5,P0001,Asthma,,1980-01-01,",
+                "msbase,C6,P0001,Asthma,,2020-13-01,",
+            ],
+            [
+                "comorbidities.csv, line 2, onset: 2999-01-01 is in the future",
+                "comorbidities.csv, line 3, condition: ",
+                "comorbidities.csv, line 4, code: 'E11' is not a SNOMED CT code (6 to 18 digits)",
+                "comorbidities.csv, line 5, resolved: resolved (2019-01-01) before its onset",
+                "comorbidities.csv, line 6, onset: 1980-01-01 is before the patient's birth",
+                "comorbidities.csv, line 7, onset: ",
             ],
         ),
     ],
