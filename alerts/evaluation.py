@@ -55,11 +55,18 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
 
     A fixed number of queries per call, whatever the number of patients.
     """
-    as_of = as_of or timezone.localdate()
+    # The batch's records and assessments are freed as `_evaluate` returns, while the
+    # collector is still paused: alive when it resumes, every one of them would be walked
+    # by the collection that its first allocation starts (~20 ms for a batch of 500).
+    with _cycle_collector_paused():
+        return _evaluate(sorted(set(patient_ids)), as_of or timezone.localdate())
+
+
+def _evaluate(patient_ids: list[int], as_of: dt.date) -> Outcome:
     engine_config = config()
     safety_protocol = protocol()
-    with _cycle_collector_paused(), transaction.atomic():
-        records = load(sorted(set(patient_ids)), lock=True)
+    with transaction.atomic():
+        records = load(patient_ids, lock=True)
         # Under the patients' locks: every request seen here was committed with data this
         # evaluation reads, so it is done once the transaction commits.
         asked = [
