@@ -92,6 +92,7 @@ class Command(BaseCommand):
                 )
                 cpu = sum(w.cpu_seconds() for w in workers) - cpu
                 database = _postgres_cpu_seconds() - database
+                after = _reference_loop()
                 # On a shared machine the wall-clock rate depends on what else runs; the
                 # CPU time of the workers and of PostgreSQL says what the sweep costs.
                 self.stdout.write(
@@ -100,7 +101,7 @@ class Command(BaseCommand):
                     f"{patients / seconds:.0f} patients/s; workers used {cpu:.0f} CPU s "
                     f"({cpu / patients * 1e6:.0f} us per patient), PostgreSQL {database:.0f} "
                     f"CPU s ({database / patients * 1e6:.0f} us per patient); reference loop "
-                    f"{reference:.2f} s before"
+                    f"{reference:.2f} s before, {after:.2f} s after"
                 )
             self._latency(options["rate"], options["seconds"])
 
@@ -207,9 +208,9 @@ class _Worker:
 
 
 def _reference_loop() -> float:
-    """Seconds of a fixed pure-Python loop, timed while the workers are idle: this machine's
-    speed varies with its host's other tenants (0.40 to 0.80 s seen, on an idle VM), and
-    every figure above varies with it."""
+    """Seconds of a fixed pure-Python loop, timed while the workers are idle, before and
+    after each night: this machine's speed varies with its host's other tenants (0.38 to
+    0.98 s seen, on an idle VM), and every figure above varies with it."""
     started = time.perf_counter()
     sum(i * i for i in range(10**7))
     return time.perf_counter() - started
