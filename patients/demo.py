@@ -6,8 +6,9 @@ relapses with partial recovery (relapse-associated worsening), slow relapse-inde
 worsening in some people (PIRA), therapy by phenotype and escalation after failure (CIS
 stays on platform therapies; induction therapies only for relapsing MS, given as courses of
 one episode: cladribine in two yearly courses, alemtuzumab 5 days then 3 days a year later),
-yearly MRIs with new lesions and brain volume loss (some without contrast: Gd unknown), and
-serum NfL that rises around relapses.
+yearly MRIs with new lesions and brain volume loss (some without contrast: Gd unknown),
+serum NfL that rises around relapses, safety labs (`patients.demo_labs`), and adverse events,
+pregnancies and comorbidities (`patients.demo_events`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from patients.demo_events import demo_events
 from patients.demo_labs import demo_labs
 
 PLATFORM = [
@@ -90,6 +92,9 @@ class DemoPatient:
     scans: list[dict] = field(default_factory=list)
     nfl: list[dict] = field(default_factory=list)
     labs: list[dict] = field(default_factory=list)
+    adverse_events: list[dict] = field(default_factory=list)
+    pregnancies: list[dict] = field(default_factory=list)
+    comorbidities: list[dict] = field(default_factory=list)
 
 
 def edss_step(level: float) -> float:
@@ -282,6 +287,12 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
         )
         nfl_day = _add_days(nfl_day, rng.choice([182, 365, 365]))
     patient.labs = demo_labs(rng, patient.courses, patient.sex, birth, end)
+    # A generator of their own, seeded from the patient: the cohort's other records stay
+    # what the same seed gave before these were added.
+    events = random.Random(f"{patient.mrn}:{birth.isoformat()}:{patient.display_name}")
+    patient.adverse_events, patient.pregnancies, patient.comorbidities = demo_events(
+        events, sex=patient.sex, birth=birth, courses=patient.courses, start=start, end=end
+    )
     return patient
 
 

@@ -8,13 +8,32 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from monitoring.models import LabResult, MriScan, NflSample, Relapse, Visit
+from monitoring.models import (
+    AdverseEvent,
+    Comorbidity,
+    LabResult,
+    MriScan,
+    NflSample,
+    Pregnancy,
+    Relapse,
+    Visit,
+)
 from patients.demo import INDUCTION, PLATFORM, demo_patient, edss_step
 from patients.models import AuditEvent, Membership, Patient, TherapyCourse
 from tests.factories import signs_in
 
 pytestmark = pytest.mark.django_db
-MODELS = [Visit, Relapse, MriScan, NflSample, TherapyCourse, LabResult]
+MODELS = [
+    Visit,
+    Relapse,
+    MriScan,
+    NflSample,
+    TherapyCourse,
+    LabResult,
+    AdverseEvent,
+    Pregnancy,
+    Comorbidity,
+]
 
 
 def seed(**options) -> str:
@@ -123,3 +142,46 @@ def test_cohort_is_clinically_plausible():
             assert (courses[1]["start"] - courses[0]["start"]).days == 365
     scans = [s for p in cohort for s in p.scans]
     assert 0 < sum(s["gd_enhancing"] is None for s in scans) < len(scans) / 4
+
+
+def test_adverse_events_pregnancies_and_comorbidities_are_plausible(monkeypatch):
+    """Spec §7.2 in the demo: adverse events within a course of the suspected therapy,
+    pregnancies of women of child-bearing age with the therapy paused, washed out or (for
+    natalizumab) continued, comorbidities from adolescence on; the other records are what
+    the same seed gave before these were added (they have a generator of their own)."""
+    today = timezone.localdate()
+    rng = random.Random(5)
+    cohort = [demo_patient(rng, n, today) for n in range(1, 301)]
+    events = [e for p in cohort for e in p.adverse_events]
+    pregnancies = [(p, x) for p in cohort for x in p.pregnancies]
+    comorbidities = [(p, c) for p in cohort for c in p.comorbidities]
+    assert events and pregnancies and comorbidities
+    for p in cohort:
+        for e in p.adverse_events:
+            assert any(
+                c["therapy"] == e["suspected_therapy"] and c["start"] <= e["date"]
+                for c in p.courses
+            )
+    for p, x in pregnancies:
+        assert p.sex == "female"
+        assert 20 <= (x["start"] - p.birth_date).days / 365.25 <= 43
+        assert (x["end"] is None) == (x["outcome"] == "ongoing")
+        assert x["start"] <= (x["end"] or today) <= today
+        on = [c["therapy"] for c in p.courses if c["start"] <= x["start"] <= (c["end"] or today)]
+        if x["therapy_action"] == "continued":
+            assert on == ["natalizumab"]
+        if x["therapy_action"] == "washed_out":
+            assert on == ["teriflunomide"]
+        if x["therapy_action"] == "none":
+            assert on == []
+    for p, c in comorbidities:
+        assert (c["onset"] - p.birth_date).days >= 16 * 365
+        assert c["onset"] <= (c["resolved"] or c["onset"]) <= today
+    # Without them, the same seed gives the same cohort: they draw from a generator of their
+    # own, not from the cohort's.
+    monkeypatch.setattr("patients.demo.demo_events", lambda *args, **kwargs: ([], [], []))
+    rng = random.Random(5)
+    without = [demo_patient(rng, n, today) for n in range(1, 301)]
+    assert [(p.visits, p.courses, p.labs) for p in without] == [
+        (p.visits, p.courses, p.labs) for p in cohort
+    ]

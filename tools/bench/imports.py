@@ -40,6 +40,12 @@ FILES = {  # kind: (the demo's list, columns besides the source and patient colu
         "labs",
         ("analyte", "date", "value", "unit", "text", "lower_limit", "upper_limit", "lab"),
     ),
+    "adverse-events": (
+        "adverse_events",
+        ("date", "term", "serious", "suspected_therapy", "outcome"),
+    ),
+    "pregnancies": ("pregnancies", ("start", "due_date", "end", "outcome", "therapy_action")),
+    "comorbidities": ("comorbidities", ("condition", "code", "onset", "resolved", "notes")),
 }
 
 

@@ -14,7 +14,17 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from monitoring.models import Analyte, LabResult, MriScan, NflSample, Relapse, Visit
+from monitoring.models import (
+    AdverseEvent,
+    Analyte,
+    Comorbidity,
+    LabResult,
+    MriScan,
+    NflSample,
+    Pregnancy,
+    Relapse,
+    Visit,
+)
 from mstrack.db import load_rows
 from patients.demo import demo_patient
 from patients.models import (
@@ -115,6 +125,9 @@ class Command(BaseCommand):
             NflSample: [],
             TherapyCourse: [],
             LabResult: [],
+            AdverseEvent: [],
+            Pregnancy: [],
+            Comorbidity: [],
         }
         for patient, p in zip(patients, demo, strict=True):
             pid = {"patient_id": patient.pk}
@@ -158,6 +171,16 @@ class Command(BaseCommand):
                 }
                 for lab in p.labs
             ]
+            records[AdverseEvent] += [
+                {
+                    **pid,
+                    **{k: v for k, v in e.items() if k != "suspected_therapy"},
+                    "suspected_therapy_id": therapies[e["suspected_therapy"]].pk,
+                }
+                for e in p.adverse_events
+            ]
+            records[Pregnancy] += [{**pid, **pregnancy} for pregnancy in p.pregnancies]
+            records[Comorbidity] += [{**pid, **c} for c in p.comorbidities]
         load_rows(
             AuditEvent,
             [
