@@ -57,7 +57,7 @@ def evaluate(patient_ids: Sequence[int], *, as_of: dt.date | None = None) -> Out
     """
     # The batch's records and assessments are freed as `_evaluate` returns, while the
     # collector is still paused: alive when it resumes, every one of them would be walked
-    # by the collection that its first allocation starts (~20 ms for a batch of 500).
+    # by the collection that its first allocation starts: 8 % of a night's CPU time.
     with _cycle_collector_paused():
         return _evaluate(sorted(set(patient_ids)), as_of or timezone.localdate())
 
