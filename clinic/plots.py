@@ -91,6 +91,9 @@ class Pregnancy:
     due_date: dt.date | None
     outcome: str
     therapy: str
+    # The last postpartum day of the gap in therapy it explains (None: ongoing, or the
+    # therapy continued through it).
+    postpartum_end: dt.date | None = None
 
     @property
     def text(self) -> str:
@@ -290,7 +293,8 @@ PREGNANCY_BAND = (9.3, 9.9)  # EDSS units: a strip at the top of the EDSS panel
 
 def pregnancy_traces(data: Timeline) -> list[dict[str, Any]]:
     """Each pregnancy as a strip at the top of the EDSS panel, from its start to its end (to
-    today while ongoing), that answers pointing anywhere on it; one legend entry for all."""
+    today while ongoing), that answers pointing anywhere on it; one legend entry for all.
+    The postpartum months in which it still explains a gap in therapy follow it, fainter."""
     low, high = PREGNANCY_BAND
     traces = []
     for index, p in enumerate(sorted(data.pregnancies, key=lambda p: p.start)):
@@ -311,6 +315,26 @@ def pregnancy_traces(data: Timeline) -> list[dict[str, Any]]:
                 hoverinfo="text",
             )
         )
+        if p.end is not None and p.postpartum_end is not None and p.end < data.end:
+            traces.append(
+                band(
+                    _iso(max(p.end, data.start)),
+                    _iso(min(p.postpartum_end, data.end)),
+                    low,
+                    high,
+                    fillcolor="rgba(204, 121, 167, 0.15)",  # PURPLE, fainter
+                    line={"color": PURPLE, "width": 1, "dash": "dot"},
+                    name="Postpartum",
+                    legendgroup="pregnancy",
+                    showlegend=False,
+                    hoveron="fills",
+                    text=(
+                        f"Postpartum to {_iso(p.postpartum_end)}: the pregnancy still explains "
+                        f"a gap in therapy ({p.therapy})"
+                    ),
+                    hoverinfo="text",
+                )
+            )
     return traces
 
 

@@ -24,7 +24,13 @@ from clinic import forms, plots, safety_forms
 from clinic.safety_card import safety_card
 from monitoring.clinical.definitions import DEFAULT_PRESET, PRESETS, definition
 from monitoring.clinical.explain import explain_definition, explain_treatment_rules
-from monitoring.clinical.safety import BRAIN_MRI, JCV_INDEX, THERAPY_ACTION_WORDS, TherapyAction
+from monitoring.clinical.safety import (
+    BRAIN_MRI,
+    JCV_INDEX,
+    THERAPY_ACTION_WORDS,
+    TherapyAction,
+)
+from monitoring.clinical.safety import Pregnancy as EnginePregnancy
 from monitoring.models import (
     AdverseEvent,
     Comorbidity,
@@ -405,6 +411,12 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _postpartum_end(p: Pregnancy) -> dt.date | None:
+    """The engine's last day of the gap in therapy a pregnancy explains [§7.2], if any."""
+    gap = EnginePregnancy(p.start, p.end, TherapyAction(p.therapy_action))
+    return gap.gap_end if gap.explains_gaps else None
+
+
 def _timeline(
     patient: Patient,
     visits: list[Visit],
@@ -466,6 +478,7 @@ def _timeline(
                 p.due_date,
                 p.get_outcome_display(),
                 THERAPY_ACTION_WORDS[TherapyAction(p.therapy_action)],
+                _postpartum_end(p),
             )
             for p in pregnancies
         ],

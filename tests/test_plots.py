@@ -97,6 +97,25 @@ def test_pregnancies_are_strips_on_the_edss_panel_with_their_start_and_end_acros
     assert sorted(lines) == ["2020-02-01", "2020-10-20", "2026-01-05"]
 
 
+def test_the_postpartum_months_follow_a_pregnancy_that_paused_the_therapy_fainter():
+    paused = plots.Pregnancy(
+        D(2020, 2, 1), D(2020, 10, 20), None, "Live birth", "therapy paused", D(2021, 1, 20)
+    )
+    continued = plots.Pregnancy(D(2023, 1, 1), D(2023, 9, 1), None, "Live birth", "continued")
+    recent = plots.Pregnancy(
+        D(2025, 6, 1), D(2026, 4, 1), None, "Live birth", "therapy paused", D(2026, 7, 1)
+    )
+    figure = plots.timeline(_timeline(pregnancies=[paused, continued, recent]))
+    go.Figure(figure)
+    first, second = _traces(figure, "Postpartum")
+    assert first["x"][:2] == ["2020-10-20", "2021-01-20"]
+    assert first["text"] == (
+        "Postpartum to 2021-01-20: the pregnancy still explains a gap in therapy (therapy paused)"
+    )
+    assert second["x"][:2] == ["2026-04-01", "2026-06-01"]  # to today, not beyond
+    assert first["legendgroup"] == "pregnancy" and first["yaxis"] == "y"
+
+
 def _axis(figure, trace) -> dict:
     return figure["layout"]["yaxis" + trace["yaxis"][1:]]
 

@@ -107,6 +107,34 @@ def test_the_lab_form_does_not_offer_the_brain_mri(nurse_client, patient):
     assert "Platelets" in page and "Brain MRI" not in page
 
 
+@pytest.mark.parametrize(("action", "postpartum"), [("paused", True), ("continued", False)])
+def test_an_ended_pregnancy_is_followed_on_the_timeline_by_its_postpartum_months(
+    nurse_client, patient, action, postpartum
+):
+    today = timezone.localdate()
+    start, end = today - dt.timedelta(days=300), today - dt.timedelta(days=30)
+    response = nurse_client.post(
+        f"/patients/{patient.public_id}/new/pregnancy/",
+        {
+            "start": start.isoformat(),
+            "due_date": (start + dt.timedelta(days=280)).isoformat(),
+            "end": end.isoformat(),
+            "outcome": "live_birth",
+            "therapy_action": action,
+        },
+    )
+    assert response.status_code == 302
+    figure = nurse_client.get(f"/patients/{patient.public_id}/").context["timeline"]
+    bands = [t for t in figure["data"] if t["name"] == "Postpartum"]
+    if not postpartum:
+        assert bands == []
+        return
+    [band] = bands
+    # Three months after the end lie past today: the band stops today.
+    assert (band["x"][0], band["x"][1]) == (end.isoformat(), today.isoformat())
+    assert band["text"].startswith("Postpartum to ")
+
+
 def test_a_pregnancy_on_the_timeline_in_the_records_and_explaining_an_overdue_test(
     nurse_client, patient, django_capture_on_commit_callbacks
 ):

@@ -219,6 +219,12 @@ class Pregnancy:
         )
 
     @property
+    def explains_gaps(self) -> bool:
+        """The therapy was not given through it (paused, washed out, or none): on a
+        continued therapy the monitoring goes on, and it explains nothing."""
+        return self.therapy_action is not TherapyAction.CONTINUED
+
+    @property
     def gap_end(self) -> dt.date | None:
         """The last day of the gap in therapy it explains: its end and the postpartum
         months after it (None while ongoing)."""
@@ -239,7 +245,7 @@ def pregnancy_on(pregnancies: Iterable[Pregnancy], day: dt.date) -> Pregnancy | 
     monitoring goes on. The latest, if several."""
     found = None
     for pregnancy in pregnancies:
-        if pregnancy.therapy_action is TherapyAction.CONTINUED:
+        if not pregnancy.explains_gaps:
             continue
         gap_end = pregnancy.gap_end
         if pregnancy.start <= day and (gap_end is None or day <= gap_end):
