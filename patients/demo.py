@@ -17,6 +17,7 @@ import datetime as dt
 import math
 import random
 from dataclasses import dataclass, field
+from functools import partial
 
 from patients.demo_events import demo_events
 from patients.demo_labs import demo_labs
@@ -291,7 +292,13 @@ def demo_patient(rng: random.Random, number: int, today: dt.date) -> DemoPatient
     # what the same seed gave before these were added.
     events = random.Random(f"{patient.mrn}:{birth.isoformat()}:{patient.display_name}")
     patient.adverse_events, patient.pregnancies, patient.comorbidities = demo_events(
-        events, sex=patient.sex, birth=birth, courses=patient.courses, start=start, end=end
+        events,
+        sex=patient.sex,
+        birth=birth,
+        courses=patient.courses,
+        therapy_on=partial(_therapy_on, patient.courses),
+        start=start,
+        end=end,
     )
     return patient
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 
 # (condition, SNOMED CT code, share of patients, share of those resolved since)
 COMORBIDITIES = (
@@ -59,14 +60,16 @@ def demo_events(
     sex: str,
     birth: dt.date,
     courses: list[dict],
+    therapy_on: Callable[[dt.date], str | None],
     start: dt.date,
     end: dt.date,
 ) -> tuple[list[dict], list[dict], list[dict]]:
     """Adverse events, pregnancies and comorbidities of one patient followed from `start` to
-    `end`, on `courses` (the demo's own course rows)."""
+    `end`, on `courses` (the demo's own course rows; `therapy_on` a day's therapy, as the
+    demo decides it)."""
     return (
         _adverse_events(rng, courses, end),
-        _pregnancies(rng, sex, birth, courses, start, end) if sex == "female" else [],
+        _pregnancies(rng, birth, therapy_on, start, end) if sex == "female" else [],
         _comorbidities(rng, birth, end),
     )
 
@@ -96,18 +99,10 @@ def _adverse_events(rng: random.Random, courses: list[dict], end: dt.date) -> li
     return sorted(rows, key=lambda row: row["date"])
 
 
-def _therapy_on(courses: list[dict], day: dt.date) -> str | None:
-    for course in reversed(courses):
-        if course["start"] <= day and (course["end"] is None or day <= course["end"]):
-            return str(course["therapy"])
-    return None
-
-
 def _pregnancies(
     rng: random.Random,
-    sex: str,
     birth: dt.date,
-    courses: list[dict],
+    therapy_on: Callable[[dt.date], str | None],
     start: dt.date,
     end: dt.date,
 ) -> list[dict]:
@@ -126,7 +121,7 @@ def _pregnancies(
                 outcome = "live_birth"
             if ended is not None and ended > end:
                 ended, outcome = None, "ongoing"
-            therapy = _therapy_on(courses, begun)
+            therapy = therapy_on(begun)
             if therapy is None:
                 action = "none"
             elif therapy in WASHED_OUT:
