@@ -527,6 +527,12 @@ BAD = {
         "code.text",
         "say which condition",
     ),
+    "comorbidity with a name too long": (
+        change(8, "code.text", "x" * 201),
+        8,
+        "code.text",
+        "at most 200 characters",
+    ),
     "MS itself on the problem list": (
         change(8, "code", {**coded(SNOMED, "24700007"), "text": "Multiple sclerosis"}),
         8,
